@@ -1,0 +1,65 @@
+//! # xray-bridge
+//!
+//! Makes programs instrumented with [`tracing`](https://docs.rs/tracing) or OpenTelemetry show
+//! up in AWS X-Ray: spans become X-Ray segment documents, translated field by field the way AWS's
+//! own collector does it, and are sent to the X-Ray daemon (or the CloudWatch agent, or a
+//! collector) over its UDP protocol.
+//!
+//! ## Quickstart
+//!
+//! ```no_run
+//! use opentelemetry::trace::TracerProvider as _;
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! // Sends to AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
+//! let exporter = xray_bridge::XrayExporter::builder()
+//!     .with_indexed_attributes(["tenant"])
+//!     .build()?;
+//! let provider = SdkTracerProvider::builder()
+//!     .with_batch_exporter(exporter)
+//!     .with_id_generator(xray_bridge::XrayIdGenerator::default())
+//!     .build();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("orders-api")));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     // A root span becomes a segment; its children become subsegments.
+//!     let _request = tracing::info_span!("GET /orders", otel.kind = "server").entered();
+//! });
+//! provider.shutdown().ok();
+//! # Ok::<(), xray_bridge::BuildError>(())
+//! ```
+//!
+//! ## What ends up where
+//!
+//! A span without a parent, and every `Server` or `Consumer` span, is a **segment**; other spans
+//! are **subsegments** of their parent. HTTP, database, AWS SDK and exception attributes fill the
+//! `http`, `sql`, `aws` and `cause` blocks; attributes named in
+//! [`XrayExporterBuilder::with_indexed_attributes`] become annotations, the rest metadata.
+//! The README lists every rule and where this crate deliberately differs from the reference.
+//!
+//! ## Never hurting the host
+//!
+//! No datagram exceeds 64,000 bytes: a larger document is reduced and marked (see [`encode`]).
+//! Sends never block. Nothing is dropped silently: [`XrayExporter::stats`] counts every span
+//! and datagram, and the exporter's own warnings go to the `tracing` target
+//! [`INTERNAL_LOG_TARGET`], at most once a minute per kind.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod encode;
+mod error;
+mod exporter;
+mod id;
+pub mod segment;
+mod stats;
+mod translate;
+
+mod emitter;
+
+pub use emitter::DaemonAddress;
+pub use error::BuildError;
+pub use exporter::{XrayExporter, XrayExporterBuilder};
+pub use id::XrayIdGenerator;
+pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
