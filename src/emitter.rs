@@ -1,0 +1,136 @@
+//! Bytes → the X-Ray daemon: the daemon address and one connected, non-blocking UDP socket.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+
+use crate::error::BuildError;
+
+/// Where the daemon listens: UDP for documents, TCP for sampling requests.
+///
+/// Parsed from `host:port` (both protocols) or `tcp:host:port udp:host:port` (either order).
+/// Hosts may be IPv4, bracketed IPv6 (`[::1]:2000`) or names, which are resolved at parse time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DaemonAddress {
+    /// Where documents are sent.
+    pub udp: SocketAddr,
+    /// Where sampling requests go.
+    pub tcp: SocketAddr,
+}
+
+impl DaemonAddress {
+    /// Parses `value`; `origin` names where it came from (an environment variable or a builder
+    /// method) for the error message.
+    pub fn parse(value: &str, origin: &'static str) -> Result<Self, BuildError> {
+        let invalid = |reason: String| BuildError::InvalidValue {
+            source: origin,
+            value: value.to_owned(),
+            reason,
+        };
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        match parts.as_slice() {
+            [single] if !single.starts_with("tcp:") && !single.starts_with("udp:") => {
+                let address = resolve(single).map_err(invalid)?;
+                Ok(DaemonAddress {
+                    udp: address,
+                    tcp: address,
+                })
+            }
+            [first, second] => {
+                let (mut udp, mut tcp) = (None, None);
+                for part in [first, second] {
+                    if let Some(rest) = part.strip_prefix("udp:") {
+                        udp = Some(resolve(rest).map_err(invalid)?);
+                    } else if let Some(rest) = part.strip_prefix("tcp:") {
+                        tcp = Some(resolve(rest).map_err(invalid)?);
+                    }
+                }
+                match (udp, tcp) {
+                    (Some(udp), Some(tcp)) => Ok(DaemonAddress { udp, tcp }),
+                    _ => Err(invalid(
+                        "the two-address form needs one \"udp:host:port\" and one \"tcp:host:port\"".into(),
+                    )),
+                }
+            }
+            _ => Err(invalid(
+                "expected \"host:port\" or \"tcp:host:port udp:host:port\"".into(),
+            )),
+        }
+    }
+}
+
+/// Resolves `host:port` to its first address.
+fn resolve(host_port: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = host_port.parse::<SocketAddr>() {
+        return check_port(address);
+    }
+    let (host, port) = host_port
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{host_port:?} has no port (expected host:port)"))?;
+    if host.is_empty() {
+        return Err(format!("{host_port:?} has no host"));
+    }
+    let port: u16 = port
+        .parse()
+        .map_err(|_| format!("{port:?} is not a port number"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let address = (host, port)
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve {host:?}: {err}"))?
+        .next()
+        .ok_or_else(|| format!("{host:?} resolves to no address"))?;
+    check_port(address)
+}
+
+fn check_port(address: SocketAddr) -> Result<SocketAddr, String> {
+    if address.port() == 0 {
+        Err("port 0 cannot receive datagrams".into())
+    } else {
+        Ok(address)
+    }
+}
+
+/// One UDP socket connected to the daemon. Sends never block: a full buffer is an error that
+/// the caller counts.
+#[derive(Debug)]
+pub struct Emitter {
+    socket: UdpSocket,
+}
+
+impl Emitter {
+    /// Opens a non-blocking socket connected to `daemon`.
+    pub fn connect(daemon: SocketAddr) -> Result<Self, BuildError> {
+        let local: SocketAddr = match daemon {
+            SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
+            SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
+        };
+        let socket = UdpSocket::bind(local).map_err(BuildError::Socket)?;
+        socket.connect(daemon).map_err(BuildError::Socket)?;
+        socket.set_nonblocking(true).map_err(BuildError::Socket)?;
+        Ok(Emitter { socket })
+    }
+
+    /// Sends one datagram.
+    pub fn send(&self, datagram: &[u8]) -> Sent {
+        match self.socket.send(datagram) {
+            Ok(_) => Sent::Accepted,
+            // On a connected UDP socket, "connection refused" reports that the daemon's port
+            // refused an *earlier* datagram; this one has not been sent yet, so send it again.
+            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => match self.socket.send(datagram) {
+                Ok(_) => Sent::AcceptedAfterEarlierRefusal,
+                Err(err) => Sent::Failed(err),
+            },
+            Err(err) => Sent::Failed(err),
+        }
+    }
+}
+
+/// What became of one datagram.
+#[derive(Debug)]
+pub enum Sent {
+    /// The socket took it.
+    Accepted,
+    /// The socket took it, and reported that an earlier datagram was refused by the daemon's port.
+    AcceptedAfterEarlierRefusal,
+    /// The socket refused it (buffer full, network unreachable, too large, ...).
+    Failed(io::Error),
+}

@@ -1,0 +1,257 @@
+//! [`XrayExporter`]: an OpenTelemetry `SpanExporter` that translates each span, encodes it and
+//! sends it to the X-Ray daemon.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+use crate::config;
+use crate::emitter::{DaemonAddress, Emitter, Sent};
+use crate::encode::{Encoded, Encoder};
+use crate::error::BuildError;
+use crate::id::now_epoch_seconds;
+use crate::stats::{Counters, ExportStats, StatsHandle, Trouble};
+use crate::translate::{translate, Rejected, ResourceInfo, TranslateConfig};
+
+/// Sends spans to the X-Ray daemon as segment documents, one UDP datagram per document.
+///
+/// ```no_run
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+///
+/// let exporter = xray_bridge::XrayExporter::builder()
+///     .with_daemon_address("127.0.0.1:2000")
+///     .with_indexed_attributes(["tenant"])
+///     .build()?;
+/// let provider = SdkTracerProvider::builder()
+///     .with_batch_exporter(exporter)
+///     .with_id_generator(xray_bridge::XrayIdGenerator::default())
+///     .build();
+/// # Ok::<(), xray_bridge::BuildError>(())
+/// ```
+///
+/// Export never fails because of one span: invalid trace ids, oversize documents and refused
+/// datagrams are counted (see [`XrayExporter::stats`]) and the rest of the batch goes on.
+#[derive(Debug)]
+pub struct XrayExporter {
+    config: TranslateConfig,
+    log_groups: Vec<String>,
+    resource: ResourceInfo,
+    daemon: DaemonAddress,
+    emitter: Emitter,
+    encoder: Mutex<Encoder>,
+    counters: Arc<Counters>,
+    is_shutdown: AtomicBool,
+}
+
+/// Builds an [`XrayExporter`]; every setting has a default that matches AWS's collector.
+#[derive(Clone, Debug, Default)]
+pub struct XrayExporterBuilder {
+    daemon_address: Option<String>,
+    indexed_attributes: Vec<String>,
+    index_all_attributes: bool,
+    aws_log_groups: Vec<String>,
+    trace_id_validation: bool,
+    no_dots_in_annotation_keys: bool,
+}
+
+impl XrayExporterBuilder {
+    /// The daemon's address, `host:port` or `tcp:host:port udp:host:port`. Beats
+    /// `AWS_XRAY_DAEMON_ADDRESS`; the default is `127.0.0.1:2000`.
+    pub fn with_daemon_address(mut self, address: impl Into<String>) -> Self {
+        self.daemon_address = Some(address.into());
+        self
+    }
+
+    /// Attributes that become annotations (indexed and searchable) instead of metadata.
+    /// A resource attribute is named `otel.resource.<key>` here.
+    pub fn with_indexed_attributes<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.indexed_attributes = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Every scalar attribute becomes an annotation (default `false`). X-Ray keeps at most 50
+    /// annotations per trace.
+    pub fn with_index_all_attributes(mut self, index_all: bool) -> Self {
+        self.index_all_attributes = index_all;
+        self
+    }
+
+    /// CloudWatch log groups written into segments when the resource names none.
+    pub fn with_aws_log_groups<I, S>(mut self, groups: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.aws_log_groups = groups.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Drop (and count) spans whose trace id does not start with an epoch within the last 28
+    /// days or the next 5 minutes (default `false`: every trace id is sent, so traces continued
+    /// from W3C `traceparent` callers still export).
+    pub fn with_trace_id_validation(mut self, validate: bool) -> Self {
+        self.trace_id_validation = validate;
+        self
+    }
+
+    /// Keep `.` in annotation keys (default `true`); when `false` it becomes `_`.
+    pub fn with_dots_in_annotation_keys(mut self, allow: bool) -> Self {
+        self.no_dots_in_annotation_keys = !allow;
+        self
+    }
+
+    /// Resolves the daemon address and opens the socket.
+    pub fn build(self) -> Result<XrayExporter, BuildError> {
+        let (address, origin) = match self.daemon_address {
+            Some(address) => (address, "with_daemon_address"),
+            None => match config::var(config::AWS_XRAY_DAEMON_ADDRESS) {
+                Some(address) => (address, config::AWS_XRAY_DAEMON_ADDRESS),
+                None => (
+                    config::DEFAULT_DAEMON_ADDRESS.to_owned(),
+                    "default daemon address",
+                ),
+            },
+        };
+        let daemon = DaemonAddress::parse(&address, origin)?;
+        let emitter = Emitter::connect(daemon.udp)?;
+        Ok(XrayExporter {
+            config: TranslateConfig::new(
+                self.indexed_attributes,
+                self.index_all_attributes,
+                self.trace_id_validation,
+                !self.no_dots_in_annotation_keys,
+            ),
+            resource: ResourceInfo::new(&Resource::builder_empty().build(), &self.aws_log_groups),
+            log_groups: self.aws_log_groups,
+            daemon,
+            emitter,
+            encoder: Mutex::new(Encoder::default()),
+            counters: Arc::default(),
+            is_shutdown: AtomicBool::new(false),
+        })
+    }
+}
+
+impl XrayExporter {
+    /// A builder with the defaults.
+    pub fn builder() -> XrayExporterBuilder {
+        XrayExporterBuilder::default()
+    }
+
+    /// The daemon this exporter sends to.
+    pub fn daemon_address(&self) -> DaemonAddress {
+        self.daemon
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> ExportStats {
+        self.stats_handle().snapshot()
+    }
+
+    /// A handle that keeps reading the counters after the exporter has moved into a provider.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.counters))
+    }
+
+    /// Translates, encodes and sends every span of `batch`; problems are counted, never raised.
+    fn send_batch(&self, batch: &[SpanData]) {
+        let counters = &*self.counters;
+        let now = now_epoch_seconds();
+        let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut documents = Vec::with_capacity(2);
+        for span in batch {
+            documents.clear();
+            if let Err(Rejected::InvalidTraceId) =
+                translate(span, &self.resource, &self.config, now, &mut documents)
+            {
+                Counters::add(&counters.spans_dropped_invalid_trace_id, 1);
+                counters.log(
+                    Trouble::InvalidTraceId,
+                    format_args!(
+                        "span {:?} dropped: its trace id is outside X-Ray's time window",
+                        span.name
+                    ),
+                );
+                continue;
+            }
+            let mut sent_any = false;
+            for document in &mut documents {
+                let (datagram, encoded) = match encoder.encode(document) {
+                    Ok(done) => done,
+                    Err(_) => {
+                        Counters::add(&counters.documents_dropped_too_large, 1);
+                        counters.log(
+                            Trouble::TooLarge,
+                            format_args!("a document of span {:?} cannot fit in one datagram", span.name),
+                        );
+                        continue;
+                    }
+                };
+                if encoded == Encoded::Reduced {
+                    Counters::add(&counters.documents_reduced, 1);
+                }
+                match self.emitter.send(datagram) {
+                    Sent::Accepted => {
+                        Counters::add(&counters.documents_sent, 1);
+                        sent_any = true;
+                    }
+                    Sent::AcceptedAfterEarlierRefusal => {
+                        Counters::add(&counters.documents_sent, 1);
+                        Counters::add(&counters.send_errors, 1);
+                        counters.log(
+                            Trouble::SendFailed,
+                            format_args!(
+                                "the X-Ray daemon at {} refused a datagram: is it running?",
+                                self.daemon.udp
+                            ),
+                        );
+                        sent_any = true;
+                    }
+                    Sent::Failed(err) => {
+                        Counters::add(&counters.send_errors, 1);
+                        counters.log(
+                            Trouble::SendFailed,
+                            format_args!("sending to the X-Ray daemon at {} failed: {err}", self.daemon.udp),
+                        );
+                    }
+                }
+            }
+            if sent_any {
+                Counters::add(&counters.spans_exported, 1);
+            }
+        }
+    }
+}
+
+impl SpanExporter for XrayExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        if self.is_shutdown.load(Ordering::Relaxed) {
+            Counters::add(&self.counters.spans_dropped_after_shutdown, batch.len() as u64);
+            self.counters.log(
+                Trouble::AfterShutdown,
+                format_args!("spans exported after shutdown were dropped"),
+            );
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        self.send_batch(&batch);
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        // Sends are synchronous: nothing is pending once `export` has returned.
+        self.is_shutdown.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = ResourceInfo::new(resource, &self.log_groups);
+    }
+}
