@@ -1,0 +1,171 @@
+//! Documents larger than one datagram: every datagram stays within 64,000 bytes, is valid JSON,
+//! and a reduced document says so (annotation and metadata marker); nothing vanishes uncounted.
+
+mod support;
+
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter};
+use opentelemetry_sdk::Resource;
+use serde_json::Value as Json;
+use xray_bridge::XrayExporter;
+
+fn span(name: &str, attributes: Vec<KeyValue>, events: Vec<Event>) -> SpanData {
+    let mut span_events = SpanEvents::default();
+    span_events.events = events;
+    SpanData {
+        span_context: SpanContext::new(
+            TraceId::from(0x6553_f100_5c8e_3a1f_9bd5_c2e4_a7b6_0d13_u128),
+            SpanId::from(0x5399_5c3f_42cd_8ad8_u64),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ),
+        parent_span_id: SpanId::from(0x70de_5b6f_19ff_9a0a_u64),
+        parent_span_is_remote: false,
+        span_kind: SpanKind::Internal,
+        name: name.to_owned().into(),
+        start_time: std::time::SystemTime::now(),
+        end_time: std::time::SystemTime::now(),
+        attributes,
+        dropped_attributes_count: 0,
+        events: span_events,
+        links: Default::default(),
+        status: Status::error("failed"),
+        instrumentation_scope: Default::default(),
+    }
+}
+
+/// Exports `span` with a Java resource and returns its one document, checked for size and marker.
+fn export_reduced(span: SpanData, indexed: &[&str]) -> (Json, xray_bridge::ExportStats) {
+    let daemon = support::Daemon::start();
+    let mut exporter = XrayExporter::builder()
+        .with_daemon_address(daemon.address().to_string())
+        .with_indexed_attributes(indexed.iter().copied())
+        .build()
+        .unwrap();
+    exporter.set_resource(
+        &Resource::builder_empty()
+            .with_attribute(KeyValue::new("telemetry.sdk.language", "java"))
+            .build(),
+    );
+    futures_executor::block_on(exporter.export(vec![span])).unwrap();
+    let datagrams = daemon.receive(1);
+    let document = support::document(&datagrams[0]);
+    assert_eq!(
+        document["annotations"]["xray_bridge_reduced"], true,
+        "marked: {document}"
+    );
+    assert!(
+        document["metadata"]["xray_bridge"]["original_bytes"]
+            .as_u64()
+            .unwrap()
+            > 64_000
+    );
+    assert_eq!(document["name"], "big", "identity kept");
+    assert_eq!(document["id"], "53995c3f42cd8ad8");
+    assert_eq!(document["trace_id"], "1-6553f100-5c8e3a1f9bd5c2e4a7b60d13");
+    assert_eq!(document["parent_id"], "70de5b6f19ff9a0a");
+    assert_eq!(document["fault"], true);
+    let stats = exporter.stats();
+    assert_eq!(
+        (
+            stats.documents_sent,
+            stats.documents_reduced,
+            stats.documents_dropped_too_large
+        ),
+        (1, 1, 0)
+    );
+    (document, stats)
+}
+
+#[test]
+fn a_one_megabyte_attribute_is_dropped_with_the_metadata() {
+    let huge = "x".repeat(1 << 20);
+    let (document, _) = export_reduced(span("big", vec![KeyValue::new("payload", huge)], vec![]), &[]);
+    assert_eq!(
+        document["metadata"]["xray_bridge"]["reduced"],
+        serde_json::json!(["metadata"])
+    );
+    assert!(document["metadata"].get("default").is_none());
+}
+
+#[test]
+fn a_one_megabyte_annotation_is_shortened() {
+    let huge = "é".repeat(1 << 19);
+    let (document, _) = export_reduced(
+        span("big", vec![KeyValue::new("tenant", huge)], vec![]),
+        &["tenant"],
+    );
+    let value = document["annotations"]["tenant"].as_str().unwrap();
+    assert!(
+        value.len() <= 4096 && value.ends_with('…') && value.starts_with("éé"),
+        "{}",
+        value.len()
+    );
+}
+
+#[test]
+fn ten_thousand_exception_events_keep_the_first_exceptions() {
+    let events = (0..10_000)
+        .map(|i| {
+            Event::new(
+                "exception",
+                std::time::SystemTime::now(),
+                vec![
+                    KeyValue::new("exception.type", "IoError"),
+                    KeyValue::new("exception.message", format!("attempt {i} failed")),
+                ],
+                0,
+            )
+        })
+        .collect();
+    let (document, _) = export_reduced(span("big", vec![], events), &[]);
+    let exceptions = document["cause"]["exceptions"].as_array().unwrap();
+    assert_eq!(exceptions.len(), 16);
+    assert_eq!(exceptions[0]["message"], "attempt 0 failed");
+}
+
+#[test]
+fn a_five_thousand_frame_stack_is_truncated_and_counted() {
+    let mut trace = String::from("java.lang.StackOverflowError: deep\n");
+    for i in 0..5_000 {
+        trace.push_str(&format!(
+            "\tat com.example.Recursion.descend(Recursion.java:{i})\n"
+        ));
+    }
+    let event = Event::new(
+        "exception",
+        std::time::SystemTime::now(),
+        vec![
+            KeyValue::new("exception.type", "java.lang.StackOverflowError"),
+            KeyValue::new("exception.message", "deep"),
+            KeyValue::new("exception.stacktrace", trace),
+        ],
+        0,
+    );
+    let (document, _) = export_reduced(span("big", vec![], vec![event]), &[]);
+    let exception = &document["cause"]["exceptions"][0];
+    let frames = exception["stack"].as_array().unwrap();
+    assert!(!frames.is_empty() && frames.len() < 5_000);
+    assert_eq!(
+        frames.len() as u64 + exception["truncated"].as_u64().unwrap(),
+        5_000
+    );
+    assert_eq!(frames[0]["label"], "com.example.Recursion.descend");
+    assert_eq!(frames[0]["line"], 0);
+}
+
+#[test]
+fn a_name_longer_than_a_datagram_is_cut() {
+    let name = "n".repeat(100_000);
+    let daemon = support::Daemon::start();
+    let exporter = XrayExporter::builder()
+        .with_daemon_address(daemon.address().to_string())
+        .build()
+        .unwrap();
+    futures_executor::block_on(exporter.export(vec![span(&name, vec![], vec![])])).unwrap();
+    let document = support::document(&daemon.receive(1)[0]);
+    assert!(document["name"].as_str().unwrap().len() <= 200);
+    assert_eq!(exporter.stats().documents_dropped_too_large, 0);
+}

@@ -1,0 +1,190 @@
+//! Shared test support: a UDP socket that plays the X-Ray daemon, and spans built from the
+//! golden-vector JSON format.
+#![allow(dead_code)] // each test file uses part of this module
+
+use std::borrow::Cow;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+use serde_json::Value as Json;
+
+/// The daemon header every datagram starts with.
+pub const HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
+
+/// A UDP socket on 127.0.0.1 that receives what the exporter sends.
+pub struct Daemon {
+    socket: UdpSocket,
+}
+
+impl Daemon {
+    /// Binds 127.0.0.1:0.
+    pub fn start() -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind loopback");
+        Daemon { socket }
+    }
+
+    /// The address to give the exporter.
+    pub fn address(&self) -> SocketAddr {
+        self.socket.local_addr().expect("local addr")
+    }
+
+    /// Receives exactly `count` datagrams, failing after 5 s.
+    pub fn receive(&self, count: usize) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut received = Vec::new();
+        let mut buffer = vec![0u8; 70_000];
+        while received.len() < count {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "only {} of {count} datagrams arrived",
+                received.len()
+            );
+            self.socket.set_read_timeout(Some(left)).expect("timeout");
+            if let Ok(n) = self.socket.recv(&mut buffer) {
+                received.push(buffer[..n].to_vec());
+            }
+        }
+        received
+    }
+
+    /// Every datagram that arrives within `wait`.
+    pub fn receive_for(&self, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + wait;
+        let mut received = Vec::new();
+        let mut buffer = vec![0u8; 70_000];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return received;
+            }
+            self.socket.set_read_timeout(Some(left)).expect("timeout");
+            if let Ok(n) = self.socket.recv(&mut buffer) {
+                received.push(buffer[..n].to_vec());
+            }
+        }
+    }
+}
+
+/// Checks the datagram's framing and size and returns its document.
+pub fn document(datagram: &[u8]) -> Json {
+    assert!(datagram.len() <= 64_000, "datagram of {} bytes", datagram.len());
+    assert!(datagram.starts_with(HEADER), "missing daemon header");
+    serde_json::from_slice(&datagram[HEADER.len()..]).expect("valid JSON document")
+}
+
+/// Converts a golden-vector attribute; `None` for the kinds OpenTelemetry for Rust has no
+/// value for (maps and empty values).
+pub fn key_value(key: &str, value: &Json) -> Option<KeyValue> {
+    let value = match value {
+        Json::String(s) => Value::String(s.clone().into()),
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) if n.is_i64() && !n.to_string().contains(['.', 'e', 'E']) => Value::I64(n.as_i64()?),
+        Json::Number(n) => Value::F64(n.as_f64()?),
+        Json::Array(items) => Value::Array(array(items)?),
+        Json::Object(_) | Json::Null => return None,
+    };
+    Some(KeyValue::new(key.to_owned(), value))
+}
+
+fn array(items: &[Json]) -> Option<Array> {
+    Some(match items.first() {
+        None | Some(Json::String(_)) => Array::String(
+            items
+                .iter()
+                .map(|i| StringValue::from(i.as_str().unwrap_or("").to_owned()))
+                .collect(),
+        ),
+        Some(Json::Bool(_)) => Array::Bool(items.iter().filter_map(Json::as_bool).collect()),
+        Some(Json::Number(n)) if n.is_i64() => Array::I64(items.iter().filter_map(Json::as_i64).collect()),
+        Some(Json::Number(_)) => Array::F64(items.iter().filter_map(Json::as_f64).collect()),
+        _ => return None,
+    })
+}
+
+/// Attributes of a golden-vector object, in order.
+pub fn attributes(object: &Json) -> Vec<KeyValue> {
+    object
+        .as_object()
+        .map(|map| map.iter().filter_map(|(k, v)| key_value(k, v)).collect())
+        .unwrap_or_default()
+}
+
+/// A resource with the attributes of a golden-vector object.
+pub fn resource(object: &Json) -> Resource {
+    Resource::builder_empty()
+        .with_attributes(attributes(object))
+        .build()
+}
+
+fn time(nanos: &Json) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(nanos.as_u64().expect("unix nanos"))
+}
+
+/// The span of a golden vector.
+pub fn span(span: &Json) -> SpanData {
+    let trace_id = TraceId::from_hex(span["trace_id"].as_str().unwrap()).unwrap();
+    let context = |trace: TraceId, id: &Json| {
+        SpanContext::new(
+            trace,
+            SpanId::from_hex(id.as_str().unwrap()).unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    };
+    let kind = match span["kind"].as_str().unwrap() {
+        "server" => SpanKind::Server,
+        "client" => SpanKind::Client,
+        "producer" => SpanKind::Producer,
+        "consumer" => SpanKind::Consumer,
+        _ => SpanKind::Internal,
+    };
+    let status = match span["status"]["code"].as_str() {
+        Some("error") => Status::error(span["status"]["message"].as_str().unwrap_or("").to_owned()),
+        Some("ok") => Status::Ok,
+        _ => Status::Unset,
+    };
+    let mut events = SpanEvents::default();
+    for event in span["events"].as_array().unwrap() {
+        events.events.push(Event::new(
+            event["name"].as_str().unwrap().to_owned(),
+            time(&event["time_unix_nano"]),
+            attributes(&event["attributes"]),
+            0,
+        ));
+    }
+    let mut links = SpanLinks::default();
+    for link in span["links"].as_array().unwrap() {
+        let trace = TraceId::from_hex(link["trace_id"].as_str().unwrap()).unwrap();
+        links.links.push(Link::new(
+            context(trace, &link["span_id"]),
+            attributes(&link["attributes"]),
+            0,
+        ));
+    }
+    SpanData {
+        span_context: context(trace_id, &span["span_id"]),
+        parent_span_id: span["parent_span_id"]
+            .as_str()
+            .map(|p| SpanId::from_hex(p).unwrap())
+            .unwrap_or(SpanId::INVALID),
+        parent_span_is_remote: false,
+        span_kind: kind,
+        name: Cow::Owned(span["name"].as_str().unwrap().to_owned()),
+        start_time: time(&span["start_unix_nano"]),
+        end_time: time(&span["end_unix_nano"]),
+        attributes: attributes(&span["attributes"]),
+        dropped_attributes_count: 0,
+        events,
+        links,
+        status,
+        instrumentation_scope: Default::default(),
+    }
+}
