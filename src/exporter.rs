@@ -241,6 +241,8 @@ impl SpanExporter for XrayExporter {
             );
             return Err(OTelSdkError::AlreadyShutdown);
         }
+        // Nothing the export path does may itself produce telemetry (no feedback loop).
+        let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
         self.send_batch(&batch);
         Ok(())
     }

@@ -88,6 +88,9 @@ known_keys! {
 
 const NONE: u8 = u8::MAX;
 
+/// Attributes whose classification is remembered; later ones are looked up again when needed.
+const CACHED: usize = 64;
+
 /// A set of known keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct KeySet(u64);
@@ -128,10 +131,10 @@ impl KeySet {
 pub(super) struct Attributes<'a> {
     /// All attributes, in insertion order.
     pub(super) list: &'a [KeyValue],
-    /// Per attribute: its known key, or `NONE`.
-    known: Vec<u8>,
     /// Per known key: 1 + the index of its last occurrence, or 0.
     last: [u16; KNOWN_COUNT],
+    /// The known key of each of the first `CACHED` attributes, or `NONE` (no heap, no re-lookup).
+    known: [u8; CACHED],
     /// Keys removed by the stages so far.
     pub(super) consumed: KeySet,
     /// Keys treated as absent altogether (see [`Attributes::remove`]).
@@ -143,24 +146,23 @@ const _: () = assert!(KNOWN_COUNT <= 64 && KNOWN_COUNT < NONE as usize);
 impl<'a> Attributes<'a> {
     /// Classifies every attribute of `list`.
     pub(super) fn scan(list: &'a [KeyValue]) -> Self {
-        let mut known = Vec::with_capacity(list.len());
         let mut last = [0u16; KNOWN_COUNT];
+        let mut known = [NONE; CACHED];
         for (index, kv) in list.iter().enumerate() {
-            match classify(kv.key.as_str()) {
-                Some(key) => {
-                    known.push(key as u8);
-                    // Spans beyond u16::MAX attributes keep the first 65,534 positions.
-                    if let Ok(position) = u16::try_from(index + 1) {
-                        last[key as usize] = position;
-                    }
+            if let Some(key) = classify(kv.key.as_str()) {
+                if let Some(slot) = known.get_mut(index) {
+                    *slot = key as u8;
                 }
-                None => known.push(NONE),
+                // Spans beyond u16::MAX attributes keep the first 65,534 positions.
+                if let Ok(position) = u16::try_from(index + 1) {
+                    last[key as usize] = position;
+                }
             }
         }
         Attributes {
             list,
-            known,
             last,
+            known,
             consumed: KeySet::default(),
             removed: KeySet::default(),
         }
@@ -203,15 +205,15 @@ impl<'a> Attributes<'a> {
 
     /// The known key of the attribute at `index`.
     pub(super) fn known_at(&self, index: usize) -> Option<Known> {
-        self.known
-            .get(index)
-            .and_then(|k| ALL_KNOWN.get(*k as usize))
-            .copied()
+        match self.known.get(index) {
+            Some(&key) => ALL_KNOWN.get(usize::from(key)).copied(),
+            None => self.list.get(index).and_then(|kv| classify(kv.key.as_str())),
+        }
     }
 
     /// Whether the attribute at `index` has been consumed by a stage.
     pub(super) fn is_consumed(&self, index: usize) -> bool {
-        let key = self.known.get(index).copied().unwrap_or(NONE);
+        let key = self.known_at(index).map_or(NONE, |k| k as u8);
         self.consumed.contains(key) || self.removed.contains(key)
     }
 }

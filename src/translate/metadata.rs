@@ -31,7 +31,12 @@ pub(super) fn annotations_and_metadata<'a>(
     };
     let annotation_key = |key: &'a str| annotation_key(key, config.dots_in_annotation_keys);
 
-    for (key, value) in resource.map_or(&[][..], |r| &r.entries[..]) {
+    let resource_entries = resource.map_or(&[][..], |r| &r.entries[..]);
+    metadata
+        .default
+        .0
+        .reserve(resource_entries.len() + attrs.list.len());
+    for (key, value) in resource_entries {
         let value = attribute_value(value);
         if value.is_scalar() && (config.index_all_attributes || indexed(key)) {
             annotations.insert(annotation_key(key), value);
@@ -107,7 +112,7 @@ pub(super) fn attribute_value(value: &Value) -> AttributeValue<'_> {
 /// other character becomes `_`.
 fn annotation_key(key: &str, allow_dot: bool) -> Cow<'_, str> {
     let keep = |c: char| c.is_ascii_alphanumeric() || c == '_' || (allow_dot && c == '.');
-    if key.chars().all(keep) {
+    if key.bytes().all(|b| keep(char::from(b))) {
         Cow::Borrowed(key)
     } else {
         Cow::Owned(key.chars().map(|c| if keep(c) { c } else { '_' }).collect())

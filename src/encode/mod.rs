@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+mod json;
+
 use crate::segment::{AttributeValue, Segment, MAX_DATAGRAM_BYTES};
 
 /// The daemon protocol header, with the newline that ends it.
@@ -97,7 +99,7 @@ impl Encoder {
     /// Writes header + document; true when the result is within the limit and valid.
     fn write(&mut self, segment: &Segment<'_>) -> bool {
         self.buffer.truncate(DAEMON_HEADER.len());
-        serde_json::to_writer(&mut self.buffer, segment).is_ok() && self.buffer.len() <= self.limit
+        json::write(&mut self.buffer, segment).is_ok() && self.buffer.len() <= self.limit
     }
 }
 
