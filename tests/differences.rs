@@ -3,37 +3,15 @@
 
 mod support;
 
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{Event, SpanKind};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use serde_json::{json, Value as Json};
 use xray_bridge::XrayExporter;
 
 fn span(name: &str, kind: SpanKind, attributes: Vec<KeyValue>, events: Vec<Event>) -> SpanData {
-    let mut span_events = SpanEvents::default();
-    span_events.events = events;
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from(0x6553_f100_5c8e_3a1f_9bd5_c2e4_a7b6_0d13_u128),
-            SpanId::from(0x5399_5c3f_42cd_8ad8_u64),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: SpanId::from(0x70de_5b6f_19ff_9a0a_u64),
-        parent_span_is_remote: false,
-        span_kind: kind,
-        name: name.to_owned().into(),
-        start_time: std::time::SystemTime::now(),
-        end_time: std::time::SystemTime::now(),
-        attributes,
-        dropped_attributes_count: 0,
-        events: span_events,
-        links: Default::default(),
-        status: Status::Unset,
-        instrumentation_scope: Default::default(),
-    }
+    support::test_span(name, kind, true, attributes, events)
 }
 
 fn exception(kind: &str, message: &str, stacktrace: Value) -> Event {

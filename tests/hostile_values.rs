@@ -3,9 +3,9 @@
 
 mod support;
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{Array, KeyValue, Value};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanExporter;
 use serde_json::json;
 use xray_bridge::XrayExporter;
 
@@ -33,27 +33,11 @@ fn odd_numbers_and_strings_still_give_valid_json() {
         KeyValue::new("text\"annotation", "a\u{1}b"),
         KeyValue::new("http.response.status_code", "not a number"),
     ];
-    let span = SpanData {
-        span_context: SpanContext::new(
-            TraceId::from(0x6553_f100_5c8e_3a1f_9bd5_c2e4_a7b6_0d13_u128),
-            SpanId::from(7),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
-        name: "weird\u{0}name\n(with) <brackets>, commas; and \u{1F600}".into(),
-        start_time: std::time::SystemTime::UNIX_EPOCH,
-        end_time: std::time::SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1),
-        attributes,
-        dropped_attributes_count: 0,
-        events: Default::default(),
-        links: Default::default(),
-        status: Status::error("bad\u{0}thing"),
-        instrumentation_scope: Default::default(),
-    };
+    let name = "weird\u{0}name\n(with) <brackets>, commas; and \u{1F600}";
+    let mut span = support::test_span(name, SpanKind::Internal, false, attributes, Vec::new());
+    span.start_time = std::time::SystemTime::UNIX_EPOCH;
+    span.end_time = std::time::SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1);
+    span.status = Status::error("bad\u{0}thing");
     futures_executor::block_on(exporter.export(vec![span])).unwrap();
     let document = support::document(&daemon.receive(1)[0]);
     assert_eq!(document["name"], "weirdnamewith brackets commas and ");

@@ -5,33 +5,26 @@ mod support;
 
 use std::net::UdpSocket;
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceState};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use xray_bridge::XrayExporter;
 
 fn span(n: u64) -> SpanData {
-    let context = SpanContext::new(
-        TraceId::from(0x6553_f100_5c8e_3a1f_9bd5_c2e4_a7b6_0d13_u128),
+    let mut span = support::test_span(
+        &format!("job-{n}"),
+        SpanKind::Server,
+        false,
+        Vec::new(),
+        Vec::new(),
+    );
+    span.span_context = SpanContext::new(
+        span.span_context.trace_id(),
         SpanId::from(n + 1),
         TraceFlags::SAMPLED,
         false,
         TraceState::default(),
     );
-    SpanData {
-        span_context: context,
-        parent_span_id: SpanId::INVALID,
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Server,
-        name: format!("job-{n}").into(),
-        start_time: std::time::SystemTime::now(),
-        end_time: std::time::SystemTime::now(),
-        attributes: Vec::new(),
-        dropped_attributes_count: 0,
-        events: Default::default(),
-        links: Default::default(),
-        status: Status::Unset,
-        instrumentation_scope: Default::default(),
-    }
+    span
 }
 
 #[test]

@@ -424,6 +424,15 @@ struct MapKey<'o> {
     out: &'o mut Vec<u8>,
 }
 
+/// Map-key methods for every kind of value that is not a string.
+macro_rules! reject_non_strings {
+    ($($method:ident($($arg:ty),*) -> $ok:ty;)*) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<$ok, Error> {
+            Err(not_a_string())
+        })*
+    };
+}
+
 impl ser::Serializer for MapKey<'_> {
     type Ok = ();
     type Error = Error;
@@ -439,59 +448,14 @@ impl ser::Serializer for MapKey<'_> {
         write_str(self.out, v);
         Ok(())
     }
-    fn serialize_bool(self, _: bool) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), Error> {
-        Err(not_a_string())
-    }
     fn serialize_char(self, v: char) -> Result<(), Error> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_none(self) -> Result<(), Error> {
-        Err(not_a_string())
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
+        self.serialize_str(variant)
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Error> {
         value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
-        Err(not_a_string())
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), Error> {
-        self.serialize_str(variant)
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -509,38 +473,29 @@ impl ser::Serializer for MapKey<'_> {
     ) -> Result<(), Error> {
         Err(not_a_string())
     }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
-        Err(not_a_string())
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(not_a_string())
+    reject_non_strings! {
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
     }
 }
 

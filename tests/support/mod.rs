@@ -127,6 +127,45 @@ fn time(nanos: &Json) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(nanos.as_u64().expect("unix nanos"))
 }
 
+/// A finished span in trace `6553f100…0d13` with id `53995c3f42cd8ad8` and, when `child`,
+/// parent `70de5b6f19ff9a0a`; times are now, status unset.
+pub fn test_span(
+    name: &str,
+    kind: SpanKind,
+    child: bool,
+    attributes: Vec<KeyValue>,
+    events: Vec<Event>,
+) -> SpanData {
+    let mut span_events = SpanEvents::default();
+    span_events.events = events;
+    let now = SystemTime::now();
+    SpanData {
+        span_context: SpanContext::new(
+            TraceId::from(0x6553_f100_5c8e_3a1f_9bd5_c2e4_a7b6_0d13_u128),
+            SpanId::from(0x5399_5c3f_42cd_8ad8_u64),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ),
+        parent_span_id: if child {
+            SpanId::from(0x70de_5b6f_19ff_9a0a_u64)
+        } else {
+            SpanId::INVALID
+        },
+        parent_span_is_remote: false,
+        span_kind: kind,
+        name: Cow::Owned(name.to_owned()),
+        start_time: now,
+        end_time: now,
+        attributes,
+        dropped_attributes_count: 0,
+        events: span_events,
+        links: SpanLinks::default(),
+        status: Status::Unset,
+        instrumentation_scope: Default::default(),
+    }
+}
+
 /// The span of a golden vector.
 pub fn span(span: &Json) -> SpanData {
     let trace_id = TraceId::from_hex(span["trace_id"].as_str().unwrap()).unwrap();
