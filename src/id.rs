@@ -62,6 +62,21 @@ pub(crate) fn trace_id_epoch(trace_id: TraceId) -> u32 {
     u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
 
+/// The stand-in parent id of a remote context that had a trace id but no parent (an
+/// `X-Amzn-Trace-Id` with `Root` only). Derived from the trace id, so the exporter can recognise
+/// it and write the local root without `parent_id`; never zero.
+pub(crate) fn placeholder_parent_id(trace_id: TraceId) -> SpanId {
+    let bytes = trace_id.to_bytes();
+    let mut id = [0u8; 8];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = bytes[i] ^ bytes[i + 8] ^ 0x5a;
+    }
+    if id == [0; 8] {
+        id[7] = 1;
+    }
+    SpanId::from_bytes(id)
+}
+
 /// A span id as 16 lowercase hex digits.
 pub(crate) fn segment_id(span_id: SpanId) -> [u8; 16] {
     let mut out = [0u8; 16];

@@ -57,9 +57,18 @@ mod stats;
 mod translate;
 
 mod emitter;
+pub mod header;
+#[cfg(feature = "http")]
+pub mod http;
+mod propagator;
+mod redact;
+mod sampling;
 
 pub use emitter::DaemonAddress;
 pub use error::BuildError;
 pub use exporter::{XrayExporter, XrayExporterBuilder};
+pub use header::TraceHeader;
 pub use id::XrayIdGenerator;
+pub use propagator::{XrayPropagator, TRACE_HEADER};
+pub use sampling::XraySampler;
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};

@@ -53,6 +53,8 @@ known_keys! {
     UrlQuery => "url.query",
     MessageType => "message.type",
     MessagingPayloadSize => "messaging.message_payload_size_bytes",
+    HttpResponseBodySize => "http.response.body.size",
+    HttpResponseContentLength => "http.response_content_length",
     HttpStatusText => "http.status_text",
     AwsOperation => "aws.operation",
     RpcMethod => "rpc.method",

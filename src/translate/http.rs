@@ -7,6 +7,7 @@ use opentelemetry::trace::{Event, SpanKind};
 use opentelemetry::Value;
 
 use super::attributes::{as_int, as_str, Attributes, KeySet, Known};
+use crate::redact::without_credentials;
 use crate::segment::{Http, HttpRequest, HttpResponse};
 
 /// Every key the HTTP stage consumes, whether or not it writes an `http` block.
@@ -39,6 +40,8 @@ pub(super) const HTTP_KEYS: KeySet = KeySet::of(&[
     Known::UrlQuery,
     Known::MessageType,
     Known::MessagingPayloadSize,
+    Known::HttpResponseBodySize,
+    Known::HttpResponseContentLength,
 ]);
 
 /// What the in-order walk over the attributes found.
@@ -68,7 +71,7 @@ pub(super) fn http_block<'a>(
         return None;
     }
     let url = match found.full_url {
-        Some(full) => Some(Cow::Borrowed(full)),
+        Some(full) => Some(without_credentials(full)),
         None if found.has_host_info => Some(Cow::Owned(assemble_url(attrs, kind, &found))),
         None => None,
     };
@@ -159,7 +162,10 @@ fn walk<'a>(attrs: &Attributes<'a>) -> Found<'a> {
                     }
                 }
             }
-            Known::UrlPath | Known::UrlQuery => found.has_http = true,
+            Known::UrlPath
+            | Known::UrlQuery
+            | Known::HttpResponseBodySize
+            | Known::HttpResponseContentLength => found.has_http = true,
             _ => {}
         }
     }
@@ -235,8 +241,16 @@ fn assemble_url(attrs: &Attributes<'_>, kind: &SpanKind, found: &Found<'_>) -> S
     url
 }
 
-/// The received message size: from the span's attributes, else from the first event that has it.
+/// The response body size (`http.response.body.size` or `http.response_content_length`, which
+/// the reference does not read: a deliberate improvement), else the received message size from
+/// the span's attributes, else from the first event that has it.
 fn content_length(attrs: &Attributes<'_>, events: &[Event]) -> i64 {
+    if let Some(size) = attrs
+        .last_of(Known::HttpResponseBodySize, Known::HttpResponseContentLength)
+        .and_then(as_int)
+    {
+        return size;
+    }
     let received = |message_type: Option<&Value>, size: Option<&Value>| match (message_type, size) {
         (Some(Value::String(t)), Some(Value::I64(n))) if t.as_str() == "RECEIVED" => Some(*n),
         _ => None,

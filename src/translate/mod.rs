@@ -22,7 +22,7 @@ use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::id::{random_span_id, segment_id, trace_id_epoch, xray_trace_id};
+use crate::id::{placeholder_parent_id, random_span_id, segment_id, trace_id_epoch, xray_trace_id};
 use crate::segment::{AsciiId, DocumentType, Link, Namespace, Pairs, Segment};
 use attributes::{classify, Attributes, KeySet, Known};
 pub(crate) use resource::ResourceInfo;
@@ -99,13 +99,14 @@ pub(crate) fn translate<'a>(
     };
     let mut attrs = Attributes::scan(&span.attributes);
     let own_id = span.span_context.span_id();
+    let parent = parent_id(span);
     let local_root = attrs.str(Known::AwsSpanKind) == Some("LOCAL_ROOT");
     if !local_root {
-        out.push(ctx.build(&mut attrs, own_id, span.parent_span_id, false)?);
+        out.push(ctx.build(&mut attrs, own_id, parent, false)?);
         return Ok(());
     }
     if matches!(span.span_kind, SpanKind::Server | SpanKind::Internal) {
-        let mut segment = ctx.build(&mut attrs, own_id, span.parent_span_id, true)?;
+        let mut segment = ctx.build(&mut attrs, own_id, parent, true)?;
         segment.document_type = DocumentType::Segment;
         segment.namespace = None;
         out.push(segment);
@@ -132,7 +133,7 @@ pub(crate) fn translate<'a>(
     }
 
     attrs.remove(REMOTE_KEYS);
-    let mut service = ctx.build(&mut attrs, service_id, span.parent_span_id, true)?;
+    let mut service = ctx.build(&mut attrs, service_id, parent, true)?;
     if let Some(local) = attrs.str(Known::AwsLocalService).filter(|s| !s.is_empty()) {
         service.name = Cow::Borrowed(local);
     }
@@ -164,6 +165,17 @@ pub(crate) fn translate<'a>(
     out.push(dependency);
     out.push(service);
     Ok(())
+}
+
+/// The span's parent; none when it is the placeholder the propagator gives a header that had a
+/// `Root` but no `Parent` (the span is then the local root of a continued trace).
+fn parent_id(span: &SpanData) -> SpanId {
+    let trace_id = span.span_context.trace_id();
+    if span.parent_span_is_remote && span.parent_span_id == placeholder_parent_id(trace_id) {
+        SpanId::INVALID
+    } else {
+        span.parent_span_id
+    }
 }
 
 /// Everything one span's translation reads.
