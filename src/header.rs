@@ -67,7 +67,7 @@ impl<'a> TraceHeader<'a> {
             }
         }
         let root = parse_root(root?)?;
-        let parent = parent.and_then(|p| parse_hex::<8>(p)).filter(|p| *p != [0; 8]);
+        let parent = parent.and_then(parse_hex::<8>).filter(|p| *p != [0; 8]);
         let sampled = match sampled {
             Some("1") => Sampled::Yes,
             Some("0") => Sampled::No,
