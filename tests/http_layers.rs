@@ -32,7 +32,10 @@ impl Pipeline {
             Box::new(XrayPropagator::default()),
         ]));
         let daemon = support::Daemon::start();
-        let exporter = XrayExporter::builder().with_daemon_address(daemon.address().to_string()).build().unwrap();
+        let exporter = XrayExporter::builder()
+            .with_daemon_address(daemon.address().to_string())
+            .build()
+            .unwrap();
         let provider = SdkTracerProvider::builder()
             .with_simple_exporter(exporter)
             .with_id_generator(XrayIdGenerator::default())
@@ -46,12 +49,20 @@ impl Pipeline {
             .with_tracked_inactivity(false)
             .with_target(false);
         let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
-        Pipeline { daemon, provider, _guard: guard }
+        Pipeline {
+            daemon,
+            provider,
+            _guard: guard,
+        }
     }
 
     fn documents(&self, count: usize) -> Vec<Json> {
         self.provider.force_flush().unwrap();
-        self.daemon.receive(count).iter().map(|d| support::document(d)).collect()
+        self.daemon
+            .receive(count)
+            .iter()
+            .map(|d| support::document(d))
+            .collect()
     }
 }
 
@@ -70,11 +81,16 @@ async fn serve() -> SocketAddr {
 }
 
 fn client() -> reqwest_middleware::ClientWithMiddleware {
-    reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).with(XrayMiddleware::default()).build()
+    reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(XrayMiddleware::default())
+        .build()
 }
 
 fn by_name<'a>(documents: &'a [Json], name: &str) -> &'a Json {
-    documents.iter().find(|d| d["name"] == name).unwrap_or_else(|| panic!("no {name} in {documents:?}"))
+    documents
+        .iter()
+        .find(|d| d["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {documents:?}"))
 }
 
 #[tokio::test]
@@ -95,7 +111,10 @@ async fn a_call_links_client_subsegment_and_server_segment() {
     assert_eq!(response.status(), 200);
     let documents = pipeline.documents(3);
     let text = serde_json::to_string(&documents).unwrap();
-    assert!(!text.contains("top-secret") && !text.contains("secret@"), "no credentials: {text}");
+    assert!(
+        !text.contains("top-secret") && !text.contains("secret@"),
+        "no credentials: {text}"
+    );
 
     let root = by_name(&documents, "checkout");
     let client = by_name(&documents, "127.0.0.1");
@@ -103,7 +122,10 @@ async fn a_call_links_client_subsegment_and_server_segment() {
     let trace_id = &root["trace_id"];
     assert!(documents.iter().all(|d| &d["trace_id"] == trace_id));
     assert_eq!(client["parent_id"], root["id"]);
-    assert_eq!(server_doc["parent_id"], client["id"], "the server continues the client's subsegment");
+    assert_eq!(
+        server_doc["parent_id"], client["id"],
+        "the server continues the client's subsegment"
+    );
     assert_eq!(client["namespace"], "remote");
     assert_eq!(client["type"], "subsegment");
     assert_eq!(
@@ -119,7 +141,10 @@ async fn a_call_links_client_subsegment_and_server_segment() {
                "response": {"status": 200, "content_length": 5}})
     );
     assert_eq!(server_doc["metadata"]["default"]["http.route"], "/orders/{id}");
-    assert_eq!((server_doc["fault"].clone(), server_doc["error"].clone()), (json!(false), json!(false)));
+    assert_eq!(
+        (server_doc["fault"].clone(), server_doc["error"].clone()),
+        (json!(false), json!(false))
+    );
 }
 
 #[tokio::test]
@@ -127,7 +152,11 @@ async fn statuses_become_error_throttle_and_fault() {
     let pipeline = Pipeline::start();
     let server = serve().await;
     for path in ["missing", "limited", "broken"] {
-        client().get(format!("http://{server}/{path}")).send().await.unwrap();
+        client()
+            .get(format!("http://{server}/{path}"))
+            .send()
+            .await
+            .unwrap();
     }
     let documents = pipeline.documents(6);
     let flags = |status: i64| -> Vec<(Json, Json, Json)> {
@@ -149,23 +178,57 @@ async fn incoming_headers_are_continued_or_start_clean_traces() {
     let plain = reqwest::Client::new();
     let cases = [
         ("x-amzn-trace-id", "Root=1-67891233-abcdef012345678912345678"),
-        ("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
-        ("x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8; Sampled=1"),
-        ("x-amzn-trace-id", "Root=garbage;Parent=53995c3f42cd8ad8;Sampled=1"),
+        (
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
+        (
+            "x-amzn-trace-id",
+            "Root=1-5759e988-bd862e3fe1be46a994272793; Parent=53995c3f42cd8ad8; Sampled=1",
+        ),
+        (
+            "x-amzn-trace-id",
+            "Root=garbage;Parent=53995c3f42cd8ad8;Sampled=1",
+        ),
     ];
     for (header, value) in cases {
-        plain.get(format!("http://{server}/orders/1")).header(header, value).send().await.unwrap();
+        plain
+            .get(format!("http://{server}/orders/1"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
     }
     let documents = pipeline.documents(4);
     let get = |i: usize, key: &str| documents[i].get(key).cloned();
-    assert_eq!(get(0, "trace_id"), Some(json!("1-67891233-abcdef012345678912345678")));
-    assert_eq!(get(0, "parent_id"), None, "Root only: a local root in the caller's trace");
-    assert_eq!(get(1, "trace_id"), Some(json!("1-4bf92f35-77b34da6a3ce929d0e0e4736")));
+    assert_eq!(
+        get(0, "trace_id"),
+        Some(json!("1-67891233-abcdef012345678912345678"))
+    );
+    assert_eq!(
+        get(0, "parent_id"),
+        None,
+        "Root only: a local root in the caller's trace"
+    );
+    assert_eq!(
+        get(1, "trace_id"),
+        Some(json!("1-4bf92f35-77b34da6a3ce929d0e0e4736"))
+    );
     assert_eq!(get(1, "parent_id"), Some(json!("00f067aa0ba902b7")));
-    assert_eq!(get(2, "trace_id"), Some(json!("1-5759e988-bd862e3fe1be46a994272793")));
+    assert_eq!(
+        get(2, "trace_id"),
+        Some(json!("1-5759e988-bd862e3fe1be46a994272793"))
+    );
     assert_eq!(get(2, "parent_id"), Some(json!("53995c3f42cd8ad8")));
-    assert_ne!(get(3, "trace_id"), Some(json!("1-5759e988-bd862e3fe1be46a994272793")));
-    assert_eq!(get(3, "parent_id"), None, "a malformed header starts a clean trace");
+    assert_ne!(
+        get(3, "trace_id"),
+        Some(json!("1-5759e988-bd862e3fe1be46a994272793"))
+    );
+    assert_eq!(
+        get(3, "parent_id"),
+        None,
+        "a malformed header starts a clean trace"
+    );
 }
 
 #[tokio::test]
@@ -181,7 +244,10 @@ async fn unsampled_requests_export_nothing_and_servers_answer_without_tracing() 
         .unwrap();
     assert_eq!(response.status(), 200);
     pipeline.provider.force_flush().unwrap();
-    assert!(pipeline.daemon.receive_for(std::time::Duration::from_millis(200)).is_empty());
+    assert!(pipeline
+        .daemon
+        .receive_for(std::time::Duration::from_millis(200))
+        .is_empty());
     drop(pipeline);
 
     // No subscriber at all: the layer still serves.

@@ -34,20 +34,35 @@ fn sdks() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xray-sdks");
         let run = |command: &mut std::process::Command| {
-            let status = command.status().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+            let status = command
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
             assert!(status.success(), "{command:?} failed");
         };
         if !dir.join("node/node_modules/aws-xray-sdk-core").exists() {
             std::fs::create_dir_all(dir.join("node")).unwrap();
             run(std::process::Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
+                .args([
+                    "install",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                    "--prefix",
+                ])
                 .arg(dir.join("node"))
                 .arg(NODE_SDK));
         }
         if !dir.join("venv/installed").exists() {
-            run(std::process::Command::new("python3").arg("-m").arg("venv").arg(dir.join("venv")));
-            run(std::process::Command::new(dir.join("venv/bin/pip"))
-                .args(["install", "--quiet", "--disable-pip-version-check", PYTHON_SDK]));
+            run(std::process::Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(dir.join("venv")));
+            run(std::process::Command::new(dir.join("venv/bin/pip")).args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                PYTHON_SDK,
+            ]));
             std::fs::write(dir.join("venv/installed"), PYTHON_SDK).unwrap();
         }
         dir
@@ -55,7 +70,9 @@ fn sdks() -> &'static Path {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/interop")
+        .join(name)
 }
 
 /// The Python service, listening; its stdout lines.
@@ -68,7 +85,11 @@ async fn start_python(daemon: SocketAddr) -> (Child, SocketAddr, Lines<BufReader
         .spawn()
         .expect("start the Python service");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let port: u16 = first.strip_prefix("PORT ").expect("PORT line").parse().unwrap();
     (child, SocketAddr::from(([127, 0, 0, 1], port)), lines)
 }
@@ -83,20 +104,37 @@ async fn run_node(daemon: SocketAddr, url: &str, sampled: bool) {
         .env("AWS_XRAY_DAEMON_ADDRESS", daemon.to_string())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(30), output).await.unwrap().unwrap();
-    assert!(output.status.success(), "node: {}", String::from_utf8_lossy(&output.stderr));
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "STATUS 200");
 }
 
 /// Our service: `/chain` calls the Python service; spans go to `daemon`.
-async fn start_ours(daemon: SocketAddr, python: SocketAddr) -> (SocketAddr, SdkTracerProvider, tracing::subscriber::DefaultGuard) {
+async fn start_ours(
+    daemon: SocketAddr,
+    python: SocketAddr,
+) -> (SocketAddr, SdkTracerProvider, tracing::subscriber::DefaultGuard) {
     opentelemetry::global::set_text_map_propagator(XrayPropagator::default());
-    let exporter = XrayExporter::builder().with_daemon_address(daemon.to_string()).build().unwrap();
+    let exporter = XrayExporter::builder()
+        .with_daemon_address(daemon.to_string())
+        .build()
+        .unwrap();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter)
         .with_id_generator(XrayIdGenerator::default())
         .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
-        .with_resource(Resource::builder_empty().with_service_name("rust-service").build())
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name("rust-service")
+                .build(),
+        )
         .build();
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("interop"));
     let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
@@ -120,7 +158,11 @@ async fn start_ours(daemon: SocketAddr, python: SocketAddr) -> (SocketAddr, SdkT
 }
 
 fn documents(daemon: &support::Daemon, wait: Duration) -> Vec<Json> {
-    daemon.receive_for(wait).iter().map(|d| support::document(d)).collect()
+    daemon
+        .receive_for(wait)
+        .iter()
+        .map(|d| support::document(d))
+        .collect()
 }
 
 fn named<'a>(documents: &'a [Json], name: &str) -> Vec<&'a Json> {
@@ -148,11 +190,17 @@ async fn node_calls_us_and_we_call_python_in_one_trace() {
 
     // (a) Node → us: our segment continues Node's trace under the subsegment that made the call.
     assert_eq!(&our_segment["trace_id"], trace_id);
-    assert_eq!(our_segment["parent_id"], node_call["id"], "parent is Node's HTTP subsegment");
+    assert_eq!(
+        our_segment["parent_id"], node_call["id"],
+        "parent is Node's HTTP subsegment"
+    );
     // (b) us → Python: Python's segment continues ours under our client subsegment.
     assert_eq!(our_call["parent_id"], our_segment["id"]);
     assert_eq!(&python["trace_id"], trace_id);
-    assert_eq!(python["parent_id"], our_call["id"], "parent is our client subsegment");
+    assert_eq!(
+        python["parent_id"], our_call["id"],
+        "parent is our client subsegment"
+    );
     assert!(header.contains(";Sampled=1"), "{header}");
     assert_eq!(documents.len(), 4, "{documents:?}");
 }
@@ -169,7 +217,13 @@ async fn an_unsampled_request_through_both_yields_nothing_from_us() {
     let header = python_lines.next_line().await.unwrap().unwrap();
     let documents = documents(&daemon, Duration::from_millis(500));
 
-    assert!(header.ends_with(";Sampled=0"), "the decision travels on: {header}");
+    assert!(
+        header.ends_with(";Sampled=0"),
+        "the decision travels on: {header}"
+    );
     assert!(named(&documents, "rust-service").is_empty() && named(&documents, "127.0.0.1").is_empty());
-    assert!(documents.is_empty(), "nobody records an unsampled request: {documents:?}");
+    assert!(
+        documents.is_empty(),
+        "nobody records an unsampled request: {documents:?}"
+    );
 }
