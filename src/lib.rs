@@ -38,6 +38,13 @@
 //! [`XrayExporterBuilder::with_indexed_attributes`] become annotations, the rest metadata.
 //! The README lists every rule and where this crate deliberately differs from the reference.
 //!
+//! ## X-Amzn-Trace-Id in and out
+//!
+//! [`XrayPropagator`] reads and writes the header (tolerantly: spaces, any key order, `Root`
+//! without `Parent`, `Sampled=?`), [`XraySampler::parent_based`] gives X-Ray's parent
+//! semantics, and the `http` module (features `http`, `tower`, `axum`, `reqwest`) puts a span
+//! and the header on every request a server receives or a client sends.
+//!
 //! ## Never hurting the host
 //!
 //! No datagram exceeds 64,000 bytes: a larger document is reduced and marked (see [`encode`]).
