@@ -1,11 +1,34 @@
 //! Every environment variable the crate reads, named exactly as the variable.
 //!
 //! This is the only module that reads the environment (enforced by clippy's
-//! `disallowed-methods`); a value set in code always beats the variable.
+//! `disallowed-methods`); a value set in code always beats the variable. [`Environment`] is one
+//! snapshot of all of them, taken when a pipeline is built.
 #![allow(clippy::disallowed_methods)]
 
 /// `host:port` or `tcp:host:port udp:host:port`: where the X-Ray daemon listens.
 pub const AWS_XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
+/// The service name (`service.name`) when code sets none.
+pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+/// Overrides the name of every segment (the X-Ray SDKs' variable).
+pub const AWS_XRAY_TRACING_NAME: &str = "AWS_XRAY_TRACING_NAME";
+/// `false` turns the whole pipeline off (the X-Ray SDKs' switch).
+pub const AWS_XRAY_SDK_ENABLED: &str = "AWS_XRAY_SDK_ENABLED";
+/// `true` turns the whole pipeline off (OpenTelemetry's switch).
+pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+/// The `tracing` filter directives for `install()` (default `info`).
+pub const RUST_LOG: &str = "RUST_LOG";
+/// Set by AWS Lambda: its presence selects Lambda mode.
+pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+/// Set by AWS Lambda: the function version (`faas.version`).
+pub const AWS_LAMBDA_FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
+/// Set by AWS Lambda: the memory size in MB (`faas.max_memory`, in bytes).
+pub const AWS_LAMBDA_FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+/// Set by AWS Lambda: the log stream (`faas.instance`).
+pub const AWS_LAMBDA_LOG_STREAM_NAME: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+/// Set by AWS Lambda: the log group (`aws.log.group.names`).
+pub const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
+/// Set by AWS Lambda and most AWS environments: the region (`cloud.region`).
+pub const AWS_REGION: &str = "AWS_REGION";
 
 /// The daemon address used when neither code nor the environment gives one.
 pub const DEFAULT_DAEMON_ADDRESS: &str = "127.0.0.1:2000";
@@ -13,4 +36,50 @@ pub const DEFAULT_DAEMON_ADDRESS: &str = "127.0.0.1:2000";
 /// The value of `name`, or `None` when it is unset, empty or not Unicode.
 pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// One reading of every variable the pipeline uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Environment {
+    pub(crate) otel_service_name: Option<String>,
+    pub(crate) aws_xray_tracing_name: Option<String>,
+    pub(crate) aws_xray_sdk_enabled: Option<String>,
+    pub(crate) otel_sdk_disabled: Option<String>,
+    pub(crate) rust_log: Option<String>,
+    pub(crate) aws_lambda_function_name: Option<String>,
+    pub(crate) aws_lambda_function_version: Option<String>,
+    pub(crate) aws_lambda_function_memory_size: Option<String>,
+    pub(crate) aws_lambda_log_stream_name: Option<String>,
+    pub(crate) aws_lambda_log_group_name: Option<String>,
+    pub(crate) aws_region: Option<String>,
+}
+
+impl Environment {
+    /// Reads the process environment.
+    pub(crate) fn read() -> Self {
+        Environment {
+            otel_service_name: var(OTEL_SERVICE_NAME),
+            aws_xray_tracing_name: var(AWS_XRAY_TRACING_NAME),
+            aws_xray_sdk_enabled: var(AWS_XRAY_SDK_ENABLED),
+            otel_sdk_disabled: var(OTEL_SDK_DISABLED),
+            rust_log: var(RUST_LOG),
+            aws_lambda_function_name: var(AWS_LAMBDA_FUNCTION_NAME),
+            aws_lambda_function_version: var(AWS_LAMBDA_FUNCTION_VERSION),
+            aws_lambda_function_memory_size: var(AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
+            aws_lambda_log_stream_name: var(AWS_LAMBDA_LOG_STREAM_NAME),
+            aws_lambda_log_group_name: var(AWS_LAMBDA_LOG_GROUP_NAME),
+            aws_region: var(AWS_REGION),
+        }
+    }
+
+    /// False when `AWS_XRAY_SDK_ENABLED=false` or `OTEL_SDK_DISABLED=true` (any case).
+    pub(crate) fn enabled(&self) -> bool {
+        let is = |value: &Option<String>, word: &str| value.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case(word));
+        !(is(&self.aws_xray_sdk_enabled, "false") || is(&self.otel_sdk_disabled, "true"))
+    }
+
+    /// True inside AWS Lambda.
+    pub(crate) fn in_lambda(&self) -> bool {
+        self.aws_lambda_function_name.is_some()
+    }
 }

@@ -20,6 +20,9 @@ pub enum BuildError {
     },
     /// The UDP socket towards the daemon could not be opened.
     Socket(std::io::Error),
+    /// `install()` found a global `tracing` subscriber already set; use `build_layer()` to
+    /// add this crate's layer to it instead.
+    AlreadyInstalled(String),
 }
 
 impl fmt::Display for BuildError {
@@ -33,6 +36,9 @@ impl fmt::Display for BuildError {
                 write!(f, "invalid {source} value {value:?}: {reason}")
             }
             BuildError::Socket(err) => write!(f, "cannot open a UDP socket towards the X-Ray daemon: {err}"),
+            BuildError::AlreadyInstalled(err) => {
+                write!(f, "a global tracing subscriber is already set ({err}); use build_layer() instead")
+            }
         }
     }
 }
@@ -41,7 +47,7 @@ impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BuildError::Socket(err) => Some(err),
-            BuildError::InvalidValue { .. } => None,
+            BuildError::InvalidValue { .. } | BuildError::AlreadyInstalled(_) => None,
         }
     }
 }

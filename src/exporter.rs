@@ -56,6 +56,8 @@ pub struct XrayExporterBuilder {
     aws_log_groups: Vec<String>,
     trace_id_validation: bool,
     no_dots_in_annotation_keys: bool,
+    segment_name: Option<String>,
+    subsegments_only: bool,
 }
 
 impl XrayExporterBuilder {
@@ -108,6 +110,19 @@ impl XrayExporterBuilder {
         self
     }
 
+    /// The name of every segment, whatever the spans say. Beats `AWS_XRAY_TRACING_NAME`; by
+    /// default segments are named by the reference's rules (the service name for servers).
+    pub fn with_segment_name(mut self, name: impl Into<String>) -> Self {
+        self.segment_name = Some(name.into());
+        self
+    }
+
+    /// Lambda mode: every span with a parent becomes a subsegment.
+    pub(crate) fn subsegments_only(mut self, only: bool) -> Self {
+        self.subsegments_only = only;
+        self
+    }
+
     /// Resolves the daemon address and opens the socket.
     pub fn build(self) -> Result<XrayExporter, BuildError> {
         let (address, origin) = match self.daemon_address {
@@ -122,13 +137,16 @@ impl XrayExporterBuilder {
         };
         let daemon = DaemonAddress::parse(&address, origin)?;
         let emitter = Emitter::connect(daemon.udp)?;
+        let mut config = TranslateConfig::new(
+            self.indexed_attributes,
+            self.index_all_attributes,
+            self.trace_id_validation,
+            !self.no_dots_in_annotation_keys,
+        );
+        config.segment_name = self.segment_name.or_else(|| config::var(config::AWS_XRAY_TRACING_NAME));
+        config.subsegments_only = self.subsegments_only;
         Ok(XrayExporter {
-            config: TranslateConfig::new(
-                self.indexed_attributes,
-                self.index_all_attributes,
-                self.trace_id_validation,
-                !self.no_dots_in_annotation_keys,
-            ),
+            config,
             resource: ResourceInfo::new(&Resource::builder_empty().build(), &self.aws_log_groups),
             log_groups: self.aws_log_groups,
             daemon,

@@ -59,6 +59,8 @@ pub mod encode;
 mod error;
 mod exporter;
 mod id;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod segment;
 mod stats;
 mod translate;
@@ -69,6 +71,8 @@ pub mod header;
 pub mod http;
 mod propagator;
 mod redact;
+pub mod resource;
+mod setup;
 mod sampling;
 
 pub use emitter::DaemonAddress;
@@ -78,4 +82,5 @@ pub use header::TraceHeader;
 pub use id::XrayIdGenerator;
 pub use propagator::{XrayPropagator, TRACE_HEADER};
 pub use sampling::XraySampler;
+pub use setup::{builder, XrayBuilder, XrayGuard};
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};

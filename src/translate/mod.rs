@@ -40,6 +40,11 @@ pub(crate) struct TranslateConfig {
     pub(crate) dots_in_annotation_keys: bool,
     /// The known keys among `indexed_attributes`: put back after the stages consumed them.
     indexed_known: KeySet,
+    /// Name of every segment, when set (`AWS_XRAY_TRACING_NAME`).
+    pub(crate) segment_name: Option<String>,
+    /// Inside AWS Lambda: every span with a parent is a subsegment, whatever its kind (Lambda
+    /// itself records the function's segment).
+    pub(crate) subsegments_only: bool,
 }
 
 impl TranslateConfig {
@@ -60,6 +65,8 @@ impl TranslateConfig {
             validate_trace_ids,
             dots_in_annotation_keys,
             indexed_known,
+            segment_name: None,
+            subsegments_only: false,
         }
     }
 }
@@ -223,7 +230,8 @@ impl<'a> Context<'a> {
 
         let kind = &span.span_kind;
         let has_parent = parent != SpanId::INVALID;
-        let subsegment = !matches!(kind, SpanKind::Server | SpanKind::Consumer) && has_parent;
+        let subsegment =
+            has_parent && (self.config.subsegments_only || !matches!(kind, SpanKind::Server | SpanKind::Consumer));
 
         let mut in_progress = false;
         if let Some(Value::Bool(flag)) = attrs.get(Known::AwsXrayInprogress) {

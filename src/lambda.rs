@@ -1,0 +1,172 @@
+//! AWS Lambda: every invocation continues the trace Lambda started, as subsegments of the
+//! function's segment, and all its documents are sent before the handler returns.
+//!
+//! ```no_run
+//! use lambda_runtime::tower::Layer;
+//! use lambda_runtime::{service_fn, Error, LambdaEvent};
+//! use serde_json::Value;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Error> {
+//!     let xray = xray_bridge::builder().install()?; // Lambda mode: AWS_LAMBDA_FUNCTION_NAME is set
+//!     let handler = xray.lambda_layer().layer(service_fn(handle));
+//!     lambda_runtime::run(handler).await
+//! }
+//!
+//! async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+//!     Ok(event.payload)
+//! }
+//! ```
+//!
+//! The layer wraps the *handler* rather than the `Runtime`: a `Runtime` layer runs around the
+//! posting of the response, so its span could only end, and be sent, after Lambda may already
+//! have frozen the environment.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use lambda_runtime::LambdaEvent;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::{XrayPropagator, TRACE_HEADER};
+
+/// Name of the handler's subsegment (the name AWS Lambda Powertools uses).
+pub const HANDLER_SUBSEGMENT: &str = "## handler";
+
+/// Wraps a `lambda_runtime` handler service; made by [`crate::XrayGuard::lambda_layer`].
+///
+/// Per invocation: the parent is the invocation context's X-Ray trace id (never the
+/// `_X_AMZN_TRACE_ID` variable, which the runtime rewrites concurrently); the handler runs in a
+/// `## handler` subsegment annotated with `ColdStart` (true on the first invocation only) and
+/// `Service`; a handler error becomes fault and cause; `Sampled=0` invocations record nothing;
+/// and every document is on the socket before the handler's result goes back to the runtime.
+#[derive(Clone, Debug)]
+pub struct XrayLambdaLayer {
+    pipeline: Option<(SdkTracerProvider, Arc<str>)>,
+    cold_start: Arc<AtomicBool>,
+}
+
+impl XrayLambdaLayer {
+    pub(crate) fn new(pipeline: Option<(SdkTracerProvider, String)>) -> Self {
+        XrayLambdaLayer {
+            pipeline: pipeline.map(|(provider, service)| (provider, service.into())),
+            cold_start: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+impl<S> Layer<S> for XrayLambdaLayer {
+    type Service = XrayLambda<S>;
+
+    fn layer(&self, inner: S) -> XrayLambda<S> {
+        XrayLambda { inner, layer: self.clone() }
+    }
+}
+
+/// The handler service made by [`XrayLambdaLayer`].
+#[derive(Clone, Debug)]
+pub struct XrayLambda<S> {
+    inner: S,
+    layer: XrayLambdaLayer,
+}
+
+/// The invocation's `X-Amzn-Trace-Id`, as a propagation carrier.
+struct InvocationHeader<'a>(Option<&'a str>);
+
+impl Extractor for InvocationHeader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.filter(|_| key.eq_ignore_ascii_case(TRACE_HEADER))
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec![TRACE_HEADER]
+    }
+}
+
+impl<S, T> Service<LambdaEvent<T>> for XrayLambda<S>
+where
+    S: Service<LambdaEvent<T>>,
+    S::Error: Display,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = LambdaFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
+        let Some((provider, service)) = &self.layer.pipeline else {
+            return LambdaFuture { inner: self.inner.call(event), span: None, provider: None };
+        };
+        let cold_start = self.layer.cold_start.swap(false, Ordering::Relaxed);
+        let span = tracing::info_span!(
+            target: "xray_bridge::lambda",
+            "## handler",
+            faas.invocation_id = %event.context.request_id,
+            faas.name = %event.context.env_config.function_name,
+        );
+        span.set_attribute("ColdStart", cold_start);
+        span.set_attribute("Service", service.to_string());
+        let indexed = Array::String(vec![StringValue::from("ColdStart"), StringValue::from("Service")]);
+        span.set_attribute("aws.xray.annotations", Value::Array(indexed));
+        let header = InvocationHeader(event.context.xray_trace_id.as_deref());
+        let parent = XrayPropagator::default().extract_with_context(&opentelemetry::Context::new(), &header);
+        // Fails only when tracing is off for this span; the invocation runs either way.
+        let _ = span.set_parent(parent);
+        let inner = span.in_scope(|| self.inner.call(event));
+        LambdaFuture { inner, span: Some(span), provider: Some(provider.clone()) }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`XrayLambda`]: runs the handler in its subsegment and sends everything
+    /// before handing the result back.
+    pub struct LambdaFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<Span>,
+        provider: Option<SdkTracerProvider>,
+    }
+}
+
+impl<F, R, E> Future for LambdaFuture<F>
+where
+    F: Future<Output = Result<R, E>>,
+    E: Display,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _entered = this.span.as_ref().map(Span::enter);
+            std::task::ready!(this.inner.poll(cx))
+        };
+        if let Some(span) = this.span.take() {
+            if let Err(error) = &result {
+                let message = error.to_string();
+                span.add_event("exception", vec![KeyValue::new("exception.message", message.clone())]);
+                span.set_status(Status::error(message));
+            }
+            // Closing the span sends its document (Lambda mode exports each span as it ends).
+            drop(span);
+        }
+        if let Some(provider) = this.provider.take() {
+            let _ = provider.force_flush();
+        }
+        Poll::Ready(result)
+    }
+}

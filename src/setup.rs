@@ -1,0 +1,240 @@
+//! One call to install: [`builder()`] → [`XrayBuilder`] → [`XrayBuilder::install`].
+//!
+//! `install()` sets the global `tracing` subscriber (a registry, an `EnvFilter` from
+//! `RUST_LOG`, default `info`, and this crate's layer), the global propagator (X-Ray and W3C)
+//! and the global tracer provider (X-Ray trace ids, [`XraySampler`], [`XrayExporter`]), and
+//! returns an [`XrayGuard`] that flushes on drop. [`XrayBuilder::build_layer`] builds the same
+//! pipeline without touching any global, for programs that compose their own subscriber.
+
+use std::time::Duration;
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing::Subscriber;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+use crate::config::{self, Environment};
+use crate::error::BuildError;
+use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
+use crate::{resource, XrayExporter, XrayExporterBuilder, XrayIdGenerator, XrayPropagator, XraySampler};
+
+/// How long dropping an [`XrayGuard`] may wait for the last spans to leave.
+const DROP_WAIT: Duration = Duration::from_secs(2);
+
+/// Starts configuring the X-Ray pipeline.
+///
+/// ```no_run
+/// let xray = xray_bridge::builder().service_name("orders-api").install()?;
+/// tracing::info_span!("startup").in_scope(|| { /* a segment in X-Ray */ });
+/// xray.shutdown().ok();
+/// # Ok::<(), xray_bridge::BuildError>(())
+/// ```
+pub fn builder() -> XrayBuilder {
+    XrayBuilder::default()
+}
+
+/// Configures the pipeline; see [`builder()`]. Values set here beat environment variables.
+#[derive(Clone, Debug, Default)]
+#[must_use = "call install() or build_layer()"]
+pub struct XrayBuilder {
+    service_name: Option<String>,
+    exporter: XrayExporterBuilder,
+    lambda_mode: Option<bool>,
+    enabled: Option<bool>,
+    span_details: bool,
+    log_filter: Option<String>,
+}
+
+impl XrayBuilder {
+    /// The service name (`service.name`, the name of server segments). Beats
+    /// `OTEL_SERVICE_NAME`; in Lambda the default is the function name, else `unknown_service`.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Exporter settings (daemon address, annotations, ...).
+    pub fn exporter(mut self, exporter: XrayExporterBuilder) -> Self {
+        self.exporter = exporter;
+        self
+    }
+
+    /// Lambda mode (spans exported as they end, every span a subsegment of the function's
+    /// segment, resource from the Lambda environment). Chosen by itself when
+    /// `AWS_LAMBDA_FUNCTION_NAME` is set.
+    pub fn with_lambda_mode(mut self, lambda: bool) -> Self {
+        self.lambda_mode = Some(lambda);
+        self
+    }
+
+    /// Turns the whole pipeline on or off. Beats `AWS_XRAY_SDK_ENABLED=false` and
+    /// `OTEL_SDK_DISABLED=true`; when off, nothing is installed and nothing is exported.
+    pub fn with_enabled(mut self, enabled: bool) -> Self {
+        self.enabled = Some(enabled);
+        self
+    }
+
+    /// Also record tracing-opentelemetry's per-span details (code location, thread, target,
+    /// busy/idle time) as metadata. Off by default: X-Ray shows none of them and they cost time
+    /// on every span.
+    pub fn with_span_details(mut self, details: bool) -> Self {
+        self.span_details = details;
+        self
+    }
+
+    /// `tracing` filter directives for [`XrayBuilder::install`] (e.g. `info,aws_smithy_runtime=debug`).
+    /// Beats `RUST_LOG`; the default is `info`.
+    pub fn with_log_filter(mut self, directives: impl Into<String>) -> Self {
+        self.log_filter = Some(directives.into());
+        self
+    }
+
+    /// Installs the pipeline globally and returns its guard.
+    pub fn install(self) -> Result<XrayGuard, BuildError> {
+        let env = Environment::read();
+        let (directives, origin) = match (&self.log_filter, &env.rust_log) {
+            (Some(directives), _) => (directives.clone(), "with_log_filter"),
+            (None, Some(directives)) => (directives.clone(), config::RUST_LOG),
+            (None, None) => ("info".to_owned(), "default log filter"),
+        };
+        let filter = EnvFilter::try_new(&directives)
+            .map_err(|err| BuildError::InvalidValue { source: origin, value: directives, reason: err.to_string() })?;
+        let (layer, guard) = self.build(&env)?;
+        let Some(layer) = layer else {
+            return Ok(guard);
+        };
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(layer)
+            .try_init()
+            .map_err(|err| BuildError::AlreadyInstalled(err.to_string()))?;
+        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(XrayPropagator::default()),
+        ]));
+        if let Some(provider) = guard.provider() {
+            opentelemetry::global::set_tracer_provider(provider.clone());
+        }
+        Ok(guard)
+    }
+
+    /// The layer and its guard, touching no global state: add the layer to your own
+    /// subscriber. When the pipeline is disabled the layer does nothing.
+    pub fn build_layer<S>(self) -> Result<(impl Layer<S> + Send + Sync + 'static, XrayGuard), BuildError>
+    where
+        S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+    {
+        self.build(&Environment::read())
+    }
+
+    fn build<S>(self, env: &Environment) -> Result<(Option<impl Layer<S> + Send + Sync + 'static>, XrayGuard), BuildError>
+    where
+        S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+    {
+        if !self.enabled.unwrap_or_else(|| env.enabled()) {
+            return Ok((None, XrayGuard { installed: None }));
+        }
+        let lambda = self.lambda_mode.unwrap_or_else(|| env.in_lambda());
+        let service_name = self
+            .service_name
+            .or_else(|| env.otel_service_name.clone())
+            .or_else(|| env.aws_lambda_function_name.clone())
+            .unwrap_or_else(|| "unknown_service".to_owned());
+        let exporter = self.exporter.subsegments_only(lambda).build()?;
+        let stats = exporter.stats_handle();
+        let provider = pipeline(exporter, lambda, &service_name, env);
+        let details = self.span_details;
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("xray-bridge"))
+            .with_location(details)
+            .with_threads(details)
+            .with_tracked_inactivity(details)
+            .with_target(details)
+            // The exporter's own warnings must never come back as telemetry.
+            .with_filter(filter_fn(|metadata| !metadata.target().starts_with(INTERNAL_LOG_TARGET)));
+        let guard = XrayGuard { installed: Some(Installed { provider, stats, service_name }) };
+        Ok((Some(layer), guard))
+    }
+}
+
+/// The tracer provider: X-Ray ids, X-Ray parent sampling, and the exporter behind a batch
+/// processor (`OTEL_BSP_*` apply) or, in Lambda, exporting each span as it ends.
+fn pipeline(exporter: XrayExporter, lambda: bool, service_name: &str, env: &Environment) -> SdkTracerProvider {
+    let builder = SdkTracerProvider::builder()
+        .with_id_generator(XrayIdGenerator::default())
+        .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
+        .with_resource(resource::detect(service_name, env));
+    let builder = if lambda { builder.with_simple_exporter(exporter) } else { builder.with_batch_exporter(exporter) };
+    builder.build()
+}
+
+/// Keeps the pipeline alive; dropping it flushes and stops it, waiting at most two seconds.
+#[derive(Debug)]
+#[must_use = "dropping the guard stops the pipeline"]
+pub struct XrayGuard {
+    installed: Option<Installed>,
+}
+
+#[derive(Debug)]
+struct Installed {
+    provider: SdkTracerProvider,
+    stats: StatsHandle,
+    service_name: String,
+}
+
+impl XrayGuard {
+    /// Sends every finished span now.
+    pub fn flush(&self) -> OTelSdkResult {
+        self.provider().map_or(Ok(()), SdkTracerProvider::force_flush)
+    }
+
+    /// Flushes and stops the pipeline.
+    pub fn shutdown(mut self) -> OTelSdkResult {
+        match self.installed.take() {
+            Some(installed) => installed.provider.shutdown(),
+            None => Ok(()),
+        }
+    }
+
+    /// The exporter's counters (all zero when the pipeline is disabled).
+    pub fn stats(&self) -> ExportStats {
+        self.installed.as_ref().map(|i| i.stats.snapshot()).unwrap_or_default()
+    }
+
+    /// False when the pipeline was disabled (nothing is exported).
+    pub fn is_enabled(&self) -> bool {
+        self.installed.is_some()
+    }
+
+    /// The service name in use.
+    pub fn service_name(&self) -> Option<&str> {
+        self.installed.as_ref().map(|i| i.service_name.as_str())
+    }
+
+    /// The layer for a `lambda_runtime` handler (feature `lambda`); see [`crate::lambda`].
+    #[cfg(feature = "lambda")]
+    pub fn lambda_layer(&self) -> crate::lambda::XrayLambdaLayer {
+        crate::lambda::XrayLambdaLayer::new(
+            self.installed.as_ref().map(|i| (i.provider.clone(), i.service_name.clone())),
+        )
+    }
+
+    pub(crate) fn provider(&self) -> Option<&SdkTracerProvider> {
+        self.installed.as_ref().map(|i| &i.provider)
+    }
+}
+
+impl Drop for XrayGuard {
+    fn drop(&mut self) {
+        if let Some(installed) = self.installed.take() {
+            let _ = installed.provider.shutdown_with_timeout(DROP_WAIT);
+        }
+    }
+}
