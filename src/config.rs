@@ -74,7 +74,11 @@ impl Environment {
 
     /// False when `AWS_XRAY_SDK_ENABLED=false` or `OTEL_SDK_DISABLED=true` (any case).
     pub(crate) fn enabled(&self) -> bool {
-        let is = |value: &Option<String>, word: &str| value.as_deref().is_some_and(|v| v.trim().eq_ignore_ascii_case(word));
+        let is = |value: &Option<String>, word: &str| {
+            value
+                .as_deref()
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(word))
+        };
         !(is(&self.aws_xray_sdk_enabled, "false") || is(&self.otel_sdk_disabled, "true"))
     }
 

@@ -37,7 +37,10 @@ impl fmt::Display for BuildError {
             }
             BuildError::Socket(err) => write!(f, "cannot open a UDP socket towards the X-Ray daemon: {err}"),
             BuildError::AlreadyInstalled(err) => {
-                write!(f, "a global tracing subscriber is already set ({err}); use build_layer() instead")
+                write!(
+                    f,
+                    "a global tracing subscriber is already set ({err}); use build_layer() instead"
+                )
             }
         }
     }

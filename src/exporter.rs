@@ -143,7 +143,9 @@ impl XrayExporterBuilder {
             self.trace_id_validation,
             !self.no_dots_in_annotation_keys,
         );
-        config.segment_name = self.segment_name.or_else(|| config::var(config::AWS_XRAY_TRACING_NAME));
+        config.segment_name = self
+            .segment_name
+            .or_else(|| config::var(config::AWS_XRAY_TRACING_NAME));
         config.subsegments_only = self.subsegments_only;
         Ok(XrayExporter {
             config,

@@ -70,7 +70,10 @@ impl<S> Layer<S> for XrayLambdaLayer {
     type Service = XrayLambda<S>;
 
     fn layer(&self, inner: S) -> XrayLambda<S> {
-        XrayLambda { inner, layer: self.clone() }
+        XrayLambda {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
@@ -109,7 +112,11 @@ where
 
     fn call(&mut self, event: LambdaEvent<T>) -> Self::Future {
         let Some((provider, service)) = &self.layer.pipeline else {
-            return LambdaFuture { inner: self.inner.call(event), span: None, provider: None };
+            return LambdaFuture {
+                inner: self.inner.call(event),
+                span: None,
+                provider: None,
+            };
         };
         let cold_start = self.layer.cold_start.swap(false, Ordering::Relaxed);
         let span = tracing::info_span!(
@@ -127,7 +134,11 @@ where
         // Fails only when tracing is off for this span; the invocation runs either way.
         let _ = span.set_parent(parent);
         let inner = span.in_scope(|| self.inner.call(event));
-        LambdaFuture { inner, span: Some(span), provider: Some(provider.clone()) }
+        LambdaFuture {
+            inner,
+            span: Some(span),
+            provider: Some(provider.clone()),
+        }
     }
 }
 
@@ -158,7 +169,10 @@ where
         if let Some(span) = this.span.take() {
             if let Err(error) = &result {
                 let message = error.to_string();
-                span.add_event("exception", vec![KeyValue::new("exception.message", message.clone())]);
+                span.add_event(
+                    "exception",
+                    vec![KeyValue::new("exception.message", message.clone())],
+                );
                 span.set_status(Status::error(message));
             }
             // Closing the span sends its document (Lambda mode exports each span as it ends).

@@ -72,8 +72,8 @@ pub mod http;
 mod propagator;
 mod redact;
 pub mod resource;
-mod setup;
 mod sampling;
+mod setup;
 
 pub use emitter::DaemonAddress;
 pub use error::BuildError;

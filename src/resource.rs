@@ -35,7 +35,10 @@ pub(crate) fn detect(service_name: &str, env: &Environment) -> Resource {
 
 /// Lambda attributes, from the variables the Lambda runtime sets.
 pub(crate) fn lambda(env: &Environment) -> Vec<KeyValue> {
-    let mut attributes = vec![KeyValue::new("cloud.provider", "aws"), KeyValue::new("cloud.platform", "aws_lambda")];
+    let mut attributes = vec![
+        KeyValue::new("cloud.provider", "aws"),
+        KeyValue::new("cloud.platform", "aws_lambda"),
+    ];
     let mut text = |key: &'static str, value: &Option<String>| {
         if let Some(value) = value {
             attributes.push(KeyValue::new(key, value.clone()));
@@ -46,17 +49,29 @@ pub(crate) fn lambda(env: &Environment) -> Vec<KeyValue> {
     text("faas.version", &env.aws_lambda_function_version);
     text("faas.instance", &env.aws_lambda_log_stream_name);
     if let Some(group) = &env.aws_lambda_log_group_name {
-        attributes.push(KeyValue::new("aws.log.group.names", Value::Array(Array::String(vec![StringValue::from(group.clone())]))));
+        attributes.push(KeyValue::new(
+            "aws.log.group.names",
+            Value::Array(Array::String(vec![StringValue::from(group.clone())])),
+        ));
     }
-    if let Some(megabytes) = env.aws_lambda_function_memory_size.as_deref().and_then(|m| m.trim().parse::<i64>().ok()) {
-        attributes.push(KeyValue::new("faas.max_memory", megabytes.saturating_mul(1024 * 1024)));
+    if let Some(megabytes) = env
+        .aws_lambda_function_memory_size
+        .as_deref()
+        .and_then(|m| m.trim().parse::<i64>().ok())
+    {
+        attributes.push(KeyValue::new(
+            "faas.max_memory",
+            megabytes.saturating_mul(1024 * 1024),
+        ));
     }
     attributes
 }
 
 /// Elastic Beanstalk attributes from the file at `path` (nothing when it is absent or invalid).
 pub(crate) fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
-    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
     let Ok(serde_json::Value::Object(conf)) = serde_json::from_str::<serde_json::Value>(&text) else {
         return Vec::new();
     };
@@ -65,11 +80,15 @@ pub(crate) fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let mut attributes =
-        vec![KeyValue::new("cloud.provider", "aws"), KeyValue::new("cloud.platform", "aws_elastic_beanstalk")];
-    for (key, attribute) in
-        [("environment_name", "service.namespace"), ("version_label", "service.version"), ("deployment_id", "service.instance.id")]
-    {
+    let mut attributes = vec![
+        KeyValue::new("cloud.provider", "aws"),
+        KeyValue::new("cloud.platform", "aws_elastic_beanstalk"),
+    ];
+    for (key, attribute) in [
+        ("environment_name", "service.namespace"),
+        ("version_label", "service.version"),
+        ("deployment_id", "service.instance.id"),
+    ] {
         if let Some(value) = field(key) {
             attributes.push(KeyValue::new(attribute, value));
         }
@@ -83,29 +102,35 @@ pub(crate) fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
 fn metadata_services() -> Vec<KeyValue> {
     use opentelemetry_sdk::resource::ResourceDetector;
     let (sender, receiver) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new().name("xray-bridge-detect".into()).spawn(move || {
-        let detectors: Vec<Box<dyn ResourceDetector>> = vec![
-            #[cfg(feature = "ec2")]
-            Box::new(opentelemetry_aws::detector::Ec2ResourceDetector),
-            #[cfg(feature = "ecs")]
-            Box::new(opentelemetry_aws::detector::EcsResourceDetector),
-            #[cfg(feature = "eks")]
-            Box::new(opentelemetry_aws::detector::EksResourceDetector),
-        ];
-        for detector in detectors {
-            let found: Vec<KeyValue> =
-                detector.detect().iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect();
-            if sender.send(found).is_err() {
-                return;
+    let spawned = std::thread::Builder::new()
+        .name("xray-bridge-detect".into())
+        .spawn(move || {
+            let detectors: Vec<Box<dyn ResourceDetector>> = vec![
+                #[cfg(feature = "ec2")]
+                Box::new(opentelemetry_aws::detector::Ec2ResourceDetector),
+                #[cfg(feature = "ecs")]
+                Box::new(opentelemetry_aws::detector::EcsResourceDetector),
+                #[cfg(feature = "eks")]
+                Box::new(opentelemetry_aws::detector::EksResourceDetector),
+            ];
+            for detector in detectors {
+                let found: Vec<KeyValue> = detector
+                    .detect()
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                    .collect();
+                if sender.send(found).is_err() {
+                    return;
+                }
             }
-        }
-    });
+        });
     if spawned.is_err() {
         return Vec::new();
     }
     let deadline = std::time::Instant::now() + DETECTION_BUDGET;
     let mut attributes = Vec::new();
-    while let Ok(found) = receiver.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+    while let Ok(found) = receiver.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
         attributes.extend(found);
     }
     attributes
@@ -132,11 +157,19 @@ mod tests {
             ..Environment::default()
         };
         let attributes = lambda(&env);
-        let get = |key: &str| attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string());
+        let get = |key: &str| {
+            attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.to_string())
+        };
         assert_eq!(get("cloud.platform").as_deref(), Some("aws_lambda"));
         assert_eq!(get("faas.name").as_deref(), Some("orders"));
         assert_eq!(get("faas.max_memory").as_deref(), Some("134217728"));
-        assert_eq!(get("aws.log.group.names").as_deref(), Some("[\"/aws/lambda/orders\"]"));
+        assert_eq!(
+            get("aws.log.group.names").as_deref(),
+            Some("[\"/aws/lambda/orders\"]")
+        );
         assert_eq!(get("cloud.region").as_deref(), Some("eu-west-1"));
     }
 
@@ -145,9 +178,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xray-bridge-eb-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("environment.conf");
-        std::fs::write(&path, r#"{"deployment_id":23,"version_label":"v7","environment_name":"orders-prod"}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"deployment_id":23,"version_label":"v7","environment_name":"orders-prod"}"#,
+        )
+        .unwrap();
         let attributes = elastic_beanstalk(&path);
-        let keys: Vec<String> = attributes.iter().map(|kv| format!("{}={}", kv.key, kv.value)).collect();
+        let keys: Vec<String> = attributes
+            .iter()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
         assert_eq!(
             keys,
             [

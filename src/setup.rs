@@ -104,8 +104,11 @@ impl XrayBuilder {
             (None, Some(directives)) => (directives.clone(), config::RUST_LOG),
             (None, None) => ("info".to_owned(), "default log filter"),
         };
-        let filter = EnvFilter::try_new(&directives)
-            .map_err(|err| BuildError::InvalidValue { source: origin, value: directives, reason: err.to_string() })?;
+        let filter = EnvFilter::try_new(&directives).map_err(|err| BuildError::InvalidValue {
+            source: origin,
+            value: directives,
+            reason: err.to_string(),
+        })?;
         let (layer, guard) = self.build(&env)?;
         let Some(layer) = layer else {
             return Ok(guard);
@@ -134,7 +137,10 @@ impl XrayBuilder {
         self.build(&Environment::read())
     }
 
-    fn build<S>(self, env: &Environment) -> Result<(Option<impl Layer<S> + Send + Sync + 'static>, XrayGuard), BuildError>
+    fn build<S>(
+        self,
+        env: &Environment,
+    ) -> Result<(Option<impl Layer<S> + Send + Sync + 'static>, XrayGuard), BuildError>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
@@ -157,21 +163,42 @@ impl XrayBuilder {
             .with_threads(details)
             .with_tracked_inactivity(details)
             .with_target(details)
-            // The exporter's own warnings must never come back as telemetry.
-            .with_filter(filter_fn(|metadata| !metadata.target().starts_with(INTERNAL_LOG_TARGET)));
-        let guard = XrayGuard { installed: Some(Installed { provider, stats, service_name }) };
+            .with_filter(filter_fn(move |metadata| exported(metadata.target(), lambda)));
+        let guard = XrayGuard {
+            installed: Some(Installed {
+                provider,
+                stats,
+                service_name,
+            }),
+        };
         Ok((Some(layer), guard))
     }
 }
 
+/// Whether spans and events of `target` go to X-Ray: never the exporter's own warnings (no
+/// feedback loop) and, in Lambda, never the runtime's own per-invocation span, which would
+/// otherwise start a stray trace of its own every invocation.
+fn exported(target: &str, lambda: bool) -> bool {
+    !(target.starts_with(INTERNAL_LOG_TARGET) || lambda && target.starts_with("lambda_runtime"))
+}
+
 /// The tracer provider: X-Ray ids, X-Ray parent sampling, and the exporter behind a batch
 /// processor (`OTEL_BSP_*` apply) or, in Lambda, exporting each span as it ends.
-fn pipeline(exporter: XrayExporter, lambda: bool, service_name: &str, env: &Environment) -> SdkTracerProvider {
+fn pipeline(
+    exporter: XrayExporter,
+    lambda: bool,
+    service_name: &str,
+    env: &Environment,
+) -> SdkTracerProvider {
     let builder = SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
         .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
         .with_resource(resource::detect(service_name, env));
-    let builder = if lambda { builder.with_simple_exporter(exporter) } else { builder.with_batch_exporter(exporter) };
+    let builder = if lambda {
+        builder.with_simple_exporter(exporter)
+    } else {
+        builder.with_batch_exporter(exporter)
+    };
     builder.build()
 }
 
@@ -205,7 +232,10 @@ impl XrayGuard {
 
     /// The exporter's counters (all zero when the pipeline is disabled).
     pub fn stats(&self) -> ExportStats {
-        self.installed.as_ref().map(|i| i.stats.snapshot()).unwrap_or_default()
+        self.installed
+            .as_ref()
+            .map(|i| i.stats.snapshot())
+            .unwrap_or_default()
     }
 
     /// False when the pipeline was disabled (nothing is exported).
@@ -222,7 +252,9 @@ impl XrayGuard {
     #[cfg(feature = "lambda")]
     pub fn lambda_layer(&self) -> crate::lambda::XrayLambdaLayer {
         crate::lambda::XrayLambdaLayer::new(
-            self.installed.as_ref().map(|i| (i.provider.clone(), i.service_name.clone())),
+            self.installed
+                .as_ref()
+                .map(|i| (i.provider.clone(), i.service_name.clone())),
         )
     }
 
@@ -236,5 +268,69 @@ impl Drop for XrayGuard {
         if let Some(installed) = self.installed.take() {
             let _ = installed.provider.shutdown_with_timeout(DROP_WAIT);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::Registry;
+
+    fn guard(builder: XrayBuilder, env: Environment) -> XrayGuard {
+        let (_layer, guard) = builder
+            .exporter(XrayExporter::builder().with_daemon_address("127.0.0.1:2000"))
+            .build::<Registry>(&env)
+            .expect("builds");
+        guard
+    }
+
+    #[test]
+    fn code_beats_environment_for_the_service_name() {
+        let env = Environment {
+            otel_service_name: Some("from-otel-env".into()),
+            aws_lambda_function_name: Some("from-lambda".into()),
+            ..Environment::default()
+        };
+        let named = |builder: XrayBuilder, env: &Environment| {
+            guard(builder, env.clone()).service_name().map(str::to_owned)
+        };
+        assert_eq!(
+            named(builder().service_name("from-code"), &env).as_deref(),
+            Some("from-code")
+        );
+        assert_eq!(named(builder(), &env).as_deref(), Some("from-otel-env"));
+        let lambda_only = Environment {
+            otel_service_name: None,
+            ..env.clone()
+        };
+        assert_eq!(named(builder(), &lambda_only).as_deref(), Some("from-lambda"));
+        assert_eq!(
+            named(builder(), &Environment::default()).as_deref(),
+            Some("unknown_service")
+        );
+    }
+
+    #[test]
+    fn either_switch_disables_everything_unless_code_says_otherwise() {
+        let off = |sdk: Option<&str>, otel: Option<&str>| Environment {
+            aws_xray_sdk_enabled: sdk.map(Into::into),
+            otel_sdk_disabled: otel.map(Into::into),
+            ..Environment::default()
+        };
+        assert!(!guard(builder(), off(Some("false"), None)).is_enabled());
+        assert!(!guard(builder(), off(Some("FALSE"), None)).is_enabled());
+        assert!(!guard(builder(), off(None, Some("true"))).is_enabled());
+        assert!(guard(builder(), off(Some("true"), Some("false"))).is_enabled());
+        assert!(guard(builder(), off(None, None)).is_enabled());
+        assert!(guard(builder().with_enabled(true), off(Some("false"), None)).is_enabled());
+        assert!(!guard(builder().with_enabled(false), off(None, None)).is_enabled());
+    }
+
+    #[test]
+    fn the_exporters_own_logs_and_the_lambda_runtimes_spans_are_not_exported() {
+        assert!(!exported("xray_bridge::internal", false));
+        assert!(exported("lambda_runtime::runtime", false));
+        assert!(!exported("lambda_runtime::runtime", true));
+        assert!(exported("orders::handler", true));
     }
 }

@@ -230,8 +230,8 @@ impl<'a> Context<'a> {
 
         let kind = &span.span_kind;
         let has_parent = parent != SpanId::INVALID;
-        let subsegment =
-            has_parent && (self.config.subsegments_only || !matches!(kind, SpanKind::Server | SpanKind::Consumer));
+        let subsegment = has_parent
+            && (self.config.subsegments_only || !matches!(kind, SpanKind::Server | SpanKind::Consumer));
 
         let mut in_progress = false;
         if let Some(Value::Bool(flag)) = attrs.get(Known::AwsXrayInprogress) {

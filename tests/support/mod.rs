@@ -54,6 +54,18 @@ impl Daemon {
         received
     }
 
+    /// Every datagram already received, without waiting.
+    pub fn drain(&self) -> Vec<Vec<u8>> {
+        self.socket.set_nonblocking(true).expect("non-blocking");
+        let mut received = Vec::new();
+        let mut buffer = vec![0u8; 70_000];
+        while let Ok(n) = self.socket.recv(&mut buffer) {
+            received.push(buffer[..n].to_vec());
+        }
+        self.socket.set_nonblocking(false).expect("blocking");
+        received
+    }
+
     /// Every datagram that arrives within `wait`.
     pub fn receive_for(&self, wait: Duration) -> Vec<Vec<u8>> {
         let deadline = Instant::now() + wait;

@@ -1,0 +1,140 @@
+//! The pipeline `install()` builds, measured on the application's thread:
+//!
+//! - `span/*`: one `info_span!` entered and closed, through this crate's layer (lean
+//!   tracing-opentelemetry settings, X-Ray ids and sampler, batch processor, the real exporter
+//!   sending to a drained loopback socket) against tracing-opentelemetry's default layer with
+//!   the SDK's batch processor and a discarding exporter, and with the same exporter as ours.
+//!   Target: xray-bridge ≤ 0.8× default.
+//! - `lambda/install`: building the whole pipeline in Lambda mode. Target ≤ 1 ms.
+//! - `lambda/invocation_10_spans`: a handler span with 10 children in Lambda mode, each sent as
+//!   it ends, then the flush. Target ≤ 150 µs.
+
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Registry;
+use xray_bridge::XrayExporter;
+
+/// An exporter that drops everything: the floor for the SDK's own cost.
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// A loopback socket drained by a thread until the returned flag is set.
+fn drained_socket() -> (String, Arc<AtomicBool>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("timeout");
+    let address = socket.local_addr().expect("address").to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::clone(&stop);
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 65_536];
+        while !stopped.load(Ordering::Relaxed) {
+            let _ = socket.recv(&mut buffer);
+        }
+    });
+    (address, stop)
+}
+
+fn exporter_to(address: &str) -> xray_bridge::XrayExporterBuilder {
+    XrayExporter::builder().with_daemon_address(address)
+}
+
+fn span_cost(c: &mut Criterion) {
+    let (address, stop) = drained_socket();
+    let mut group = c.benchmark_group("span");
+
+    let (layer, xray) = xray_bridge::builder()
+        .service_name("bench")
+        .with_lambda_mode(false)
+        .exporter(exporter_to(&address))
+        .build_layer()
+        .expect("pipeline");
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("xray_bridge", |b| {
+            b.iter(|| tracing::info_span!("work", order.id = 7).in_scope(|| {}))
+        });
+    });
+    drop(xray);
+
+    for (name, provider) in [
+        (
+            "tracing_opentelemetry_default/discard",
+            SdkTracerProvider::builder().with_batch_exporter(Discard).build(),
+        ),
+        (
+            "tracing_opentelemetry_default/xray_exporter",
+            SdkTracerProvider::builder()
+                .with_batch_exporter(exporter_to(&address).build().expect("exporter"))
+                .build(),
+        ),
+    ] {
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench")));
+        tracing::subscriber::with_default(subscriber, || {
+            group.bench_function(name, |b| {
+                b.iter(|| tracing::info_span!("work", order.id = 7).in_scope(|| {}))
+            });
+        });
+        provider.shutdown().ok();
+    }
+    group.finish();
+    stop.store(true, Ordering::Relaxed);
+}
+
+fn lambda(c: &mut Criterion) {
+    let (address, stop) = drained_socket();
+    let mut group = c.benchmark_group("lambda");
+    group.bench_function("install", |b| {
+        b.iter_with_large_drop(|| {
+            xray_bridge::builder()
+                .with_lambda_mode(true)
+                .exporter(exporter_to(&address))
+                .build_layer::<Registry>()
+                .expect("pipeline")
+        })
+    });
+
+    let (layer, xray) = xray_bridge::builder()
+        .service_name("bench")
+        .with_lambda_mode(true)
+        .exporter(exporter_to(&address))
+        .build_layer()
+        .expect("pipeline");
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        group.bench_function("invocation_10_spans", |b| {
+            b.iter(|| {
+                tracing::info_span!("## handler").in_scope(|| {
+                    for step in 0..10 {
+                        tracing::info_span!("step", step).in_scope(|| {});
+                    }
+                });
+                xray.flush().expect("flush");
+            })
+        });
+    });
+    group.finish();
+    stop.store(true, Ordering::Relaxed);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = span_cost, lambda
+}
+criterion_main!(benches);

@@ -1,0 +1,77 @@
+//! `build_layer()` beside a `fmt` layer, flushing on drop, the internal-log filter and the
+//! disable switch; without touching global state except where a test says so.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing_subscriber::layer::SubscriberExt;
+use xray_bridge::XrayExporter;
+
+/// A `fmt` writer that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn build_layer_composes_with_fmt_and_dropping_the_guard_flushes() {
+    let daemon = support::Daemon::start();
+    let (layer, xray) = xray_bridge::builder()
+        .service_name("composed")
+        .with_lambda_mode(false)
+        .exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .build_layer()
+        .unwrap();
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
+        .with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        let _job = tracing::info_span!("nightly report", otel.kind = "server").entered();
+        tracing::info!("report written");
+        let _internal =
+            tracing::info_span!(target: "xray_bridge::internal", "exporter bookkeeping").entered();
+    });
+    assert!(String::from_utf8_lossy(&logs.0.lock().unwrap()).contains("report written"));
+    assert!(
+        daemon.receive_for(Duration::from_millis(300)).is_empty(),
+        "the batch processor still holds it"
+    );
+    drop(xray);
+    let documents: Vec<_> = daemon
+        .receive_for(Duration::from_millis(1500))
+        .iter()
+        .map(|d| support::document(d))
+        .collect();
+    assert_eq!(
+        documents.len(),
+        1,
+        "dropping the guard sent the span, and only the application's: {documents:?}"
+    );
+    assert_eq!(documents[0]["name"], "composed");
+}
+
+#[test]
+fn a_disabled_pipeline_installs_nothing() {
+    let xray = xray_bridge::builder().with_enabled(false).install().unwrap();
+    assert!(!xray.is_enabled());
+    assert!(!tracing::dispatcher::has_been_set(), "no global subscriber");
+    assert_eq!(xray.stats(), xray_bridge::ExportStats::default());
+    xray.flush().unwrap();
+}
