@@ -1,7 +1,7 @@
 //! Every environment variable the crate reads, named exactly as the variable.
 //!
 //! This is the only module that reads the environment (enforced by clippy's
-//! `disallowed-methods`); a value set in code always beats the variable. [`Environment`] is one
+//! `disallowed-methods`); a value set in code always beats the variable. `Environment` is one
 //! snapshot of all of them, taken when a pipeline is built.
 #![allow(clippy::disallowed_methods)]
 

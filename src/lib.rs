@@ -8,11 +8,30 @@
 //! ## Quickstart
 //!
 //! ```no_run
+//! #[tracing::instrument]
+//! fn handle_order(id: u64) { /* a subsegment, under the request's segment */ }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Sends to AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
+//!     let xray = xray_bridge::builder().service_name("orders-api").install()?;
+//!     tracing::info_span!("POST /orders", otel.kind = "server").in_scope(|| handle_order(7));
+//!     xray.shutdown()?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! [`builder()`] → [`XrayBuilder::install`] sets the global `tracing` subscriber, propagator and
+//! tracer provider; [`XrayBuilder::build_layer`] gives the layer to add to a subscriber of your
+//! own. On EC2, ECS and EKS, the `ec2`, `ecs` and `eks` features describe the host in each
+//! segment (`origin`, `aws.ec2`, ...); in AWS Lambda, see the `lambda` module (feature `lambda`).
+//!
+//! ## The exporter alone
+//!
+//! ```no_run
 //! use opentelemetry::trace::TracerProvider as _;
 //! use opentelemetry_sdk::trace::SdkTracerProvider;
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
-//! // Sends to AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
 //! let exporter = xray_bridge::XrayExporter::builder()
 //!     .with_indexed_attributes(["tenant"])
 //!     .build()?;
@@ -23,7 +42,6 @@
 //! let subscriber = tracing_subscriber::registry()
 //!     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("orders-api")));
 //! tracing::subscriber::with_default(subscriber, || {
-//!     // A root span becomes a segment; its children become subsegments.
 //!     let _request = tracing::info_span!("GET /orders", otel.kind = "server").entered();
 //! });
 //! provider.shutdown().ok();
@@ -48,9 +66,13 @@
 //! ## Never hurting the host
 //!
 //! No datagram exceeds 64,000 bytes: a larger document is reduced and marked (see [`encode`]).
-//! Sends never block. Nothing is dropped silently: [`XrayExporter::stats`] counts every span
+//! Sends never block. Nothing is dropped silently: [`XrayExporter::stats`] (and
+//! [`XrayGuard::stats`]) count every span
 //! and datagram, and the exporter's own warnings go to the `tracing` target
-//! [`INTERNAL_LOG_TARGET`], at most once a minute per kind.
+//! [`INTERNAL_LOG_TARGET`], at most once a minute per kind, and are never exported.
+//!
+//! Every environment variable, its default and the builder method that overrides it are listed
+//! in the [`config`] module and the README. MSRV: Rust 1.85.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
