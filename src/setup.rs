@@ -25,6 +25,9 @@ use crate::error::BuildError;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
 use crate::{resource, XrayExporter, XrayExporterBuilder, XrayIdGenerator, XrayPropagator, XraySampler};
 
+/// Filter directives that keep this crate's request and invocation spans.
+const STRUCTURAL_SPANS: &str = "xray_bridge::http=info,xray_bridge::lambda=info";
+
 /// How long dropping an [`XrayGuard`] may wait for the last spans to leave.
 const DROP_WAIT: Duration = Duration::from_secs(2);
 
@@ -50,6 +53,7 @@ pub struct XrayBuilder {
     enabled: Option<bool>,
     span_details: bool,
     log_filter: Option<String>,
+    log_output: bool,
 }
 
 impl XrayBuilder {
@@ -96,6 +100,13 @@ impl XrayBuilder {
         self
     }
 
+    /// Also print `tracing` events and spans to standard output (what CloudWatch Logs collects
+    /// in Lambda), through the same filter. Off by default.
+    pub fn with_log_output(mut self, print: bool) -> Self {
+        self.log_output = print;
+        self
+    }
+
     /// Installs the pipeline globally and returns its guard.
     pub fn install(self) -> Result<XrayGuard, BuildError> {
         let env = Environment::read();
@@ -104,18 +115,25 @@ impl XrayBuilder {
             (None, Some(directives)) => (directives.clone(), config::RUST_LOG),
             (None, None) => ("info".to_owned(), "default log filter"),
         };
-        let filter = EnvFilter::try_new(&directives).map_err(|err| BuildError::InvalidValue {
+        // A bad filter is the user's error; the spans that carry the trace across processes
+        // are then kept whatever it says (without them a request's spans would each start a
+        // trace of their own).
+        EnvFilter::try_new(&directives).map_err(|err| BuildError::InvalidValue {
             source: origin,
-            value: directives,
+            value: directives.clone(),
             reason: err.to_string(),
         })?;
+        let filter = EnvFilter::new(format!("{directives},{STRUCTURAL_SPANS}"));
+        let log_output = self.log_output;
         let (layer, guard) = self.build(&env)?;
         let Some(layer) = layer else {
             return Ok(guard);
         };
+        let logs = log_output.then(|| tracing_subscriber::fmt::layer().with_ansi(false));
         tracing_subscriber::registry()
             .with(filter)
             .with(layer)
+            .with(logs)
             .try_init()
             .map_err(|err| BuildError::AlreadyInstalled(err.to_string()))?;
         opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![

@@ -196,3 +196,26 @@ fn duplicate_annotation_keys_keep_the_last_value() {
     let document = support::document(&daemon.receive(1)[0]);
     assert_eq!(document["annotations"], json!({"a_b": 2}));
 }
+
+#[test]
+fn credentials_never_reach_a_document() {
+    let attributes = vec![
+        KeyValue::new("db.system", "postgresql"),
+        KeyValue::new("db.name", "orders"),
+        KeyValue::new(
+            "db.connection_string",
+            "postgresql://app:hunter2@db.internal:5432",
+        ),
+        KeyValue::new("url.full", "https://user:secret@api.example.com/pay"),
+    ];
+    let document = export(
+        "rust",
+        span("INSERT orders", SpanKind::Client, attributes, vec![]),
+    );
+    assert_eq!(
+        document["sql"]["connection_string"],
+        "postgresql://db.internal:5432/orders"
+    );
+    assert_eq!(document["http"]["request"]["url"], "https://api.example.com/pay");
+    assert!(!document.to_string().contains("hunter2") && !document.to_string().contains("secret"));
+}

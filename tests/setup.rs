@@ -75,3 +75,30 @@ fn a_disabled_pipeline_installs_nothing() {
     assert_eq!(xray.stats(), xray_bridge::ExportStats::default());
     xray.flush().unwrap();
 }
+
+#[cfg(feature = "http")]
+#[test]
+fn without_a_global_propagator_the_http_helpers_still_use_x_ray() {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+    let remote = SpanContext::new(
+        TraceId::from(0x5759_e988_bd86_2e3f_e1be_46a9_9427_2793_u128),
+        SpanId::from(0x5399_5c3f_42cd_8ad8_u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::NONE,
+    );
+    let mut headers = http::HeaderMap::new();
+    xray_bridge::http::inject_context(
+        &opentelemetry::Context::new().with_remote_span_context(remote),
+        &mut headers,
+    );
+    assert_eq!(
+        headers["x-amzn-trace-id"],
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    );
+    let back = xray_bridge::http::extract(&headers);
+    assert_eq!(
+        back.span().span_context().span_id(),
+        SpanId::from(0x5399_5c3f_42cd_8ad8_u64)
+    );
+}

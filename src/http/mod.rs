@@ -1,8 +1,8 @@
 //! `X-Amzn-Trace-Id` on `http::HeaderMap`s, and spans for HTTP servers and clients.
 //!
-//! [`inject`] and [`extract`] use the global text-map propagator (set it to
-//! [`crate::XrayPropagator`], alone or with W3C trace context). The layers below create the
-//! spans themselves:
+//! [`inject`] and [`extract`] use the global text-map propagator (`install()` sets it to X-Ray
+//! and W3C trace context); while none is set they use those two anyway. The layers below create
+//! the spans themselves:
 //!
 //! - [`XrayServerLayer`] (feature `tower`): one server span per request, continuing the
 //!   caller's trace; works with axum and hyper.
@@ -20,10 +20,18 @@ mod reqwest;
 mod server;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod spans;
+#[cfg(feature = "tower")]
+mod traced;
+
+use std::sync::OnceLock;
 
 use opentelemetry::global;
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::Context;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+use crate::XrayPropagator;
 
 #[cfg(feature = "tower")]
 pub use client::{XrayClient, XrayClientLayer};
@@ -31,6 +39,8 @@ pub use client::{XrayClient, XrayClientLayer};
 pub use reqwest::XrayMiddleware;
 #[cfg(feature = "tower")]
 pub use server::{XrayServer, XrayServerLayer};
+#[cfg(feature = "tower")]
+pub use traced::TracedResponse;
 
 /// Writes the current context (the entered span's, with `tracing-opentelemetry`) into `headers`.
 pub fn inject(headers: &mut http::HeaderMap) {
@@ -39,13 +49,29 @@ pub fn inject(headers: &mut http::HeaderMap) {
 
 /// Writes `cx` into `headers`.
 pub fn inject_context(cx: &Context, headers: &mut http::HeaderMap) {
-    global::get_text_map_propagator(|propagator| propagator.inject_context(cx, &mut HeaderInjector(headers)));
+    with_propagator(|propagator| propagator.inject_context(cx, &mut HeaderInjector(headers)));
 }
 
 /// The caller's context from `headers`; a missing or malformed header gives a context without
 /// a parent, so the request starts a new trace.
 pub fn extract(headers: &http::HeaderMap) -> Context {
-    global::get_text_map_propagator(|propagator| {
-        propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers))
+    with_propagator(|propagator| propagator.extract_with_context(&Context::new(), &HeaderExtractor(headers)))
+}
+
+/// Runs `f` with the global propagator or, while none is set (OpenTelemetry's default reads and
+/// writes no header), with X-Ray and W3C trace context, so the header is never silently lost.
+fn with_propagator<T>(mut f: impl FnMut(&dyn TextMapPropagator) -> T) -> T {
+    static FALLBACK: OnceLock<TextMapCompositePropagator> = OnceLock::new();
+    global::get_text_map_propagator(|global| {
+        if global.fields().next().is_some() {
+            f(global)
+        } else {
+            f(FALLBACK.get_or_init(|| {
+                TextMapCompositePropagator::new(vec![
+                    Box::new(TraceContextPropagator::new()),
+                    Box::new(XrayPropagator::default()),
+                ])
+            }))
+        }
     })
 }

@@ -1,16 +1,14 @@
 //! [`XrayServerLayer`]: a server span per request, continuing the caller's trace.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
-use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::traced::{Side, TracedResponse};
 use super::{extract, spans};
 
 /// A tower layer for HTTP servers (axum, hyper, tonic's HTTP): for each request it reads
@@ -51,11 +49,12 @@ pub struct XrayServer<S> {
 impl<S, B, R> Service<Request<B>> for XrayServer<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
+    S::Error: std::fmt::Display,
     R: Body,
 {
     type Response = Response<R>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = TracedResponse<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -74,7 +73,7 @@ where
         // Fails only when tracing is off for this span; the request is served either way.
         let _ = span.set_parent(extract(request.headers()));
         let inner = span.in_scope(|| self.inner.call(request));
-        ResponseFuture { inner, span }
+        TracedResponse::new(inner, span, Side::Server)
     }
 }
 
@@ -105,34 +104,4 @@ fn peer_address<B>(request: &Request<B>) -> Option<std::net::IpAddr> {
         .extensions()
         .get::<std::net::SocketAddr>()
         .map(|addr| addr.ip())
-}
-
-pin_project_lite::pin_project! {
-    /// The response future of [`XrayServer`]: polls the inner service inside the span.
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        span: Span,
-    }
-}
-
-impl<F, R, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<R>, E>>,
-    R: Body,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let _entered = this.span.enter();
-        let result = std::task::ready!(this.inner.poll(cx));
-        match &result {
-            Ok(response) => spans::record_response(this.span, response),
-            Err(_) => {
-                this.span.record("http.response.status_code", 500);
-            }
-        }
-        Poll::Ready(result)
-    }
 }

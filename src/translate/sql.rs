@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use super::attributes::{Attributes, KeySet, Known};
+use crate::redact::without_credentials;
 use crate::segment::Sql;
 
 /// Keys the SQL stage consumes when it writes a `sql` block.
@@ -38,7 +39,10 @@ pub(super) fn sql_block<'a>(attrs: &Attributes<'a>, span_name: &'a str) -> Optio
     let database = attrs.str(Known::DbName).unwrap_or("");
     Some(Sql {
         url: Some(span_name).filter(|n| !n.is_empty()),
-        connection_string: Some(Cow::Owned(format!("{connection}/{database}"))),
+        connection_string: Some(Cow::Owned(format!(
+            "{}/{database}",
+            without_credentials(connection)
+        ))),
         sanitized_query: attrs
             .str(Known::DbStatement)
             .filter(|s| !s.is_empty())
