@@ -2,9 +2,11 @@
 //!
 //! - `span/*`: one `info_span!` entered and closed, through this crate's layer (lean
 //!   tracing-opentelemetry settings, X-Ray ids and sampler, batch processor, the real exporter
-//!   sending to a drained loopback socket) against tracing-opentelemetry's default layer with
+//!   sending to a drained loopback socket; and the same layer and provider with a discarding
+//!   exporter) against tracing-opentelemetry's default layer with
 //!   the SDK's batch processor and a discarding exporter, and with the same exporter as ours.
-//!   Target: xray-bridge ≤ 0.8× default.
+//!   Target: xray-bridge ≤ 0.8× default. `span/layer_only/*` compares the two layers alone,
+//!   each span handed synchronously to a discarding exporter (no batch thread competing).
 //! - `lambda/install`: building the whole pipeline in Lambda mode. Target ≤ 1 ms.
 //! - `lambda/invocation_10_spans`: a handler span with 10 children in Lambda mode, each sent as
 //!   it ends, then the flush. Target ≤ 150 µs.
@@ -71,6 +73,46 @@ fn span_cost(c: &mut Criterion) {
         });
     });
     drop(xray);
+
+    // The layers alone: each span handed synchronously to a discarding exporter, no other
+    // thread competing for the two cores.
+    for (name, lean) in [
+        ("layer_only/xray_bridge", true),
+        ("layer_only/tracing_opentelemetry_default", false),
+    ] {
+        let provider = SdkTracerProvider::builder().with_simple_exporter(Discard).build();
+        let tracer = provider.tracer("bench");
+        let measure = |group: &mut criterion::BenchmarkGroup<_>| {
+            group.bench_function(name, |b| {
+                b.iter(|| tracing::info_span!("work", order.id = 7).in_scope(|| {}))
+            });
+        };
+        if lean {
+            let subscriber = tracing_subscriber::registry().with(xray_bridge::tracing_layer(tracer, false));
+            tracing::subscriber::with_default(subscriber, || measure(&mut group));
+        } else {
+            let subscriber =
+                tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+            tracing::subscriber::with_default(subscriber, || measure(&mut group));
+        }
+    }
+
+    // The same layer and provider settings as install(), with the discarding exporter.
+    let provider = SdkTracerProvider::builder()
+        .with_id_generator(xray_bridge::XrayIdGenerator::default())
+        .with_sampler(xray_bridge::XraySampler::parent_based(
+            opentelemetry_sdk::trace::Sampler::AlwaysOn,
+        ))
+        .with_batch_exporter(Discard)
+        .build();
+    let subscriber =
+        tracing_subscriber::registry().with(xray_bridge::tracing_layer(provider.tracer("bench"), false));
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("xray_bridge_layer/discard", |b| {
+            b.iter(|| tracing::info_span!("work", order.id = 7).in_scope(|| {}))
+        });
+    });
+    provider.shutdown().ok();
 
     for (name, provider) in [
         (

@@ -104,5 +104,5 @@ pub use header::TraceHeader;
 pub use id::XrayIdGenerator;
 pub use propagator::{XrayPropagator, TRACE_HEADER};
 pub use sampling::XraySampler;
-pub use setup::{builder, XrayBuilder, XrayGuard};
+pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard};
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};

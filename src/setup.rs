@@ -12,7 +12,7 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
 use tracing::Subscriber;
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -174,14 +174,7 @@ impl XrayBuilder {
         let exporter = self.exporter.subsegments_only(lambda).build()?;
         let stats = exporter.stats_handle();
         let provider = pipeline(exporter, lambda, &service_name, env);
-        let details = self.span_details;
-        let layer = tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("xray-bridge"))
-            .with_location(details)
-            .with_threads(details)
-            .with_tracked_inactivity(details)
-            .with_target(details)
-            .with_filter(filter_fn(move |metadata| exported(metadata.target(), lambda)));
+        let layer = tracing_layer(provider.tracer("xray-bridge"), self.span_details);
         let guard = XrayGuard {
             installed: Some(Installed {
                 provider,
@@ -193,11 +186,28 @@ impl XrayBuilder {
     }
 }
 
+/// The `tracing` layer [`XrayBuilder::install`] uses, for a tracer of a provider you build
+/// yourself (to add other exporters, say): tracing-opentelemetry's layer without the per-span
+/// details X-Ray does not show (code location, thread, target, busy/idle time) unless
+/// `span_details`, and without the spans and events that must never be exported.
+pub fn tracing_layer<S>(tracer: SdkTracer, span_details: bool) -> impl Layer<S> + Send + Sync + 'static
+where
+    S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(span_details)
+        .with_threads(span_details)
+        .with_tracked_inactivity(span_details)
+        .with_target(span_details)
+        .with_filter(filter_fn(|metadata| exported(metadata.target())))
+}
+
 /// Whether spans and events of `target` go to X-Ray: never the exporter's own warnings (no
-/// feedback loop) and, in Lambda, never the runtime's own per-invocation span, which would
-/// otherwise start a stray trace of its own every invocation.
-fn exported(target: &str, lambda: bool) -> bool {
-    !(target.starts_with(INTERNAL_LOG_TARGET) || lambda && target.starts_with("lambda_runtime"))
+/// feedback loop), and never `lambda_runtime`'s own per-invocation span, which would start a
+/// stray trace of its own every invocation.
+fn exported(target: &str) -> bool {
+    !(target.starts_with(INTERNAL_LOG_TARGET) || target.starts_with("lambda_runtime"))
 }
 
 /// The tracer provider: X-Ray ids, X-Ray parent sampling, and the exporter behind a batch
@@ -346,9 +356,9 @@ mod tests {
 
     #[test]
     fn the_exporters_own_logs_and_the_lambda_runtimes_spans_are_not_exported() {
-        assert!(!exported("xray_bridge::internal", false));
-        assert!(exported("lambda_runtime::runtime", false));
-        assert!(!exported("lambda_runtime::runtime", true));
-        assert!(exported("orders::handler", true));
+        assert!(!exported("xray_bridge::internal"));
+        assert!(!exported("lambda_runtime::runtime"));
+        assert!(exported("orders::handler"));
+        assert!(exported("xray_bridge::lambda"));
     }
 }
