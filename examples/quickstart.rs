@@ -2,8 +2,9 @@
 //!
 //! Three `POST /orders` requests run through a custom authorizer and a business handler that
 //! queries PostgreSQL, publishes to SNS and charges a third-party payments API; the last request
-//! fails because the payments API answers 503. Spans go through the SDK's batch processor to
-//! [`xray_bridge::XrayExporter`], which sends one UDP datagram per X-Ray document.
+//! fails because the payments API answers 503. `xray_bridge::builder()` builds the pipeline:
+//! spans go through the SDK's batch processor to [`xray_bridge::XrayExporter`], which sends one
+//! UDP datagram per X-Ray document.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -30,13 +31,9 @@ use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
 use serde_json::Value;
 use tracing::field::Empty;
-use tracing_subscriber::filter::{filter_fn, LevelFilter};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer;
 
@@ -68,48 +65,31 @@ fn main() -> Result<(), Box<dyn Error>> {
         }
     };
 
+    // The pipeline install() sets up, as a layer beside a stderr log layer for warnings.
+    println!("sending X-Ray documents to {address}");
     let exporter = xray_bridge::XrayExporter::builder()
         .with_daemon_address(address)
-        .with_indexed_attributes(["tenant"])
-        .build()?;
-    println!("sending X-Ray documents to {}", exporter.daemon_address().udp);
-    let stats = exporter.stats_handle();
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(
-            Resource::builder()
-                .with_service_name("orders-api")
-                .with_attribute(KeyValue::new("service.version", "1.4.2"))
-                .build(),
-        )
-        .with_id_generator(xray_bridge::XrayIdGenerator::default())
-        .build();
-
-    // Spans go to X-Ray, except the exporter's own diagnostics; warnings are printed to stderr.
-    // tracing-opentelemetry's extra attributes (source location, thread, target, busy/idle
-    // times) are turned off to keep this example's documents short; they would become metadata.
-    let otel = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("quickstart"))
-        .with_location(false)
-        .with_threads(false)
-        .with_target(false)
-        .with_tracked_inactivity(false)
-        .with_filter(filter_fn(|meta| {
-            meta.target() != xray_bridge::INTERNAL_LOG_TARGET
-        }));
+        .with_indexed_attributes(["tenant"]);
+    let (xray_layer, xray) = xray_bridge::builder()
+        .service_name("orders-api")
+        .with_lambda_mode(false)
+        .exporter(exporter)
+        .build_layer()?;
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(LevelFilter::WARN);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(otel).with(log))?;
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(xray_layer).with(log))?;
 
     for order in ORDERS {
         handle_request(order);
     }
 
     // Flushes the batch processor: every span is exported before this returns.
-    provider.shutdown()?;
-    let sent = stats.snapshot().documents_sent;
+    let stats = xray.stats_handle();
+    xray.shutdown()?;
+    let snapshot = || stats.as_ref().map(|s| s.snapshot()).unwrap_or_default();
+    let sent = snapshot().documents_sent;
 
     if let Some(receiver) = receiver {
         let mut documents = receiver.collect(sent, Duration::from_secs(2))?;
@@ -128,7 +108,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             );
         }
     }
-    println!("\nexporter stats: {:#?}", stats.snapshot());
+    println!("\nexporter stats: {:#?}", snapshot());
     Ok(())
 }
 

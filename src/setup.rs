@@ -266,6 +266,11 @@ impl XrayGuard {
             .unwrap_or_default()
     }
 
+    /// A handle that keeps reading the exporter's counters after the guard is gone.
+    pub fn stats_handle(&self) -> Option<StatsHandle> {
+        self.installed.as_ref().map(|i| i.stats.clone())
+    }
+
     /// False when the pipeline was disabled (nothing is exported).
     pub fn is_enabled(&self) -> bool {
         self.installed.is_some()
