@@ -208,3 +208,31 @@ fn tracing_spans_arrive_as_segments_and_subsegments() {
     ]);
     assert_eq!(Json::Array(documents), expected);
 }
+
+/// Real datagrams captured from the Node and Python X-Ray SDKs (tests/fixtures/sdk_datagrams):
+/// this crate's framing is byte-for-byte theirs, and its documents use the same field names.
+#[test]
+fn datagrams_are_framed_like_the_x_ray_sdks() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sdk_datagrams");
+    let mut captured = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "bin") {
+            continue;
+        }
+        let datagram = std::fs::read(&path).unwrap();
+        let (header, body) = datagram.split_at(datagram.iter().position(|b| *b == b'\n').unwrap() + 1);
+        assert_eq!(header, support::HEADER, "{}", path.display());
+        let document: Json = serde_json::from_slice(body).unwrap();
+        for field in ["name", "id", "trace_id", "start_time"] {
+            assert!(document.get(field).is_some(), "{} has {field}", path.display());
+        }
+        captured += 1;
+    }
+    assert_eq!(captured, 13);
+    for ours in export_one_request() {
+        for field in ["name", "id", "trace_id", "start_time", "end_time"] {
+            assert!(ours.get(field).is_some(), "ours has {field}: {ours}");
+        }
+    }
+}
