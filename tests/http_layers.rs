@@ -7,48 +7,21 @@ use std::net::SocketAddr;
 
 use axum::http::StatusCode;
 use axum::routing::get;
-use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use opentelemetry_sdk::Resource;
 use serde_json::{json, Value as Json};
 use tracing::Instrument;
-use tracing_subscriber::layer::SubscriberExt;
 use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
-use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler};
 
 /// A tracing pipeline for this thread, exporting each span as it ends.
 struct Pipeline {
     daemon: support::Daemon,
-    provider: SdkTracerProvider,
+    provider: opentelemetry_sdk::trace::SdkTracerProvider,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl Pipeline {
     fn start() -> Self {
-        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(XrayPropagator::default()),
-        ]));
         let daemon = support::Daemon::start();
-        let exporter = XrayExporter::builder()
-            .with_daemon_address(daemon.address().to_string())
-            .build()
-            .unwrap();
-        let provider = SdkTracerProvider::builder()
-            .with_simple_exporter(exporter)
-            .with_id_generator(XrayIdGenerator::default())
-            .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
-            .with_resource(Resource::builder_empty().with_service_name("orders-api").build())
-            .build();
-        let layer = tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("http-test"))
-            .with_location(false)
-            .with_threads(false)
-            .with_tracked_inactivity(false)
-            .with_target(false);
-        let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let (provider, guard) = support::tracing_to(daemon.address(), "orders-api");
         Pipeline {
             daemon,
             provider,

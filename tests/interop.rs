@@ -15,15 +15,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
-use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::Value as Json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
-use tracing_subscriber::layer::SubscriberExt;
 use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
-use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler};
 
 const NODE_SDK: &str = "aws-xray-sdk-core@3.12.0";
 const PYTHON_SDK: &str = "aws-xray-sdk==2.15.0";
@@ -121,23 +117,7 @@ async fn start_ours(
     daemon: SocketAddr,
     python: SocketAddr,
 ) -> (SocketAddr, SdkTracerProvider, tracing::subscriber::DefaultGuard) {
-    opentelemetry::global::set_text_map_propagator(XrayPropagator::default());
-    let exporter = XrayExporter::builder()
-        .with_daemon_address(daemon.to_string())
-        .build()
-        .unwrap();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter)
-        .with_id_generator(XrayIdGenerator::default())
-        .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
-        .with_resource(
-            Resource::builder_empty()
-                .with_service_name("rust-service")
-                .build(),
-        )
-        .build();
-    let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("interop"));
-    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    let (provider, guard) = support::tracing_to(daemon, "rust-service");
     let app = axum::Router::new()
         .route(
             "/chain",

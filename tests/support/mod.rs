@@ -14,6 +14,45 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 use serde_json::Value as Json;
 
+/// A tracing pipeline for the calling thread that exports every span to `daemon` as it ends:
+/// X-Ray ids, `XraySampler::parent_based(AlwaysOn)`, this crate's lean layer, and the global
+/// propagator set to W3C plus X-Ray.
+pub fn tracing_to(
+    daemon: SocketAddr,
+    service_name: &str,
+) -> (
+    opentelemetry_sdk::trace::SdkTracerProvider,
+    tracing::subscriber::DefaultGuard,
+) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+            Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
+            Box::new(xray_bridge::XrayPropagator::default()),
+        ]),
+    );
+    let exporter = xray_bridge::XrayExporter::builder()
+        .with_daemon_address(daemon.to_string())
+        .build()
+        .unwrap();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter)
+        .with_id_generator(xray_bridge::XrayIdGenerator::default())
+        .with_sampler(xray_bridge::XraySampler::parent_based(
+            opentelemetry_sdk::trace::Sampler::AlwaysOn,
+        ))
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
+        .build();
+    let layer = xray_bridge::tracing_layer(provider.tracer("test"), false);
+    let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    (provider, guard)
+}
+
 /// The daemon header every datagram starts with.
 pub const HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
 
