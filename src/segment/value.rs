@@ -73,22 +73,12 @@ impl<'a> Pairs<'a> {
         self.0.is_empty()
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     /// Sets `key` to `value`, replacing an earlier entry with the same key (the last one wins).
     pub fn insert(&mut self, key: Cow<'a, str>, value: AttributeValue<'a>) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => self.0.push((key, value)),
         }
-    }
-
-    /// The value stored under `key`.
-    pub fn get(&self, key: &str) -> Option<&AttributeValue<'a>> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 }
 
