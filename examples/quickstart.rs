@@ -85,11 +85,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         handle_request(order);
     }
 
-    // Flushes the batch processor: every span is exported before this returns.
+    // Flushes: every span has left before this returns.
     let stats = xray.stats_handle();
     xray.shutdown()?;
     let snapshot = || stats.as_ref().map(|s| s.snapshot()).unwrap_or_default();
-    let sent = snapshot().documents_sent;
+    let sent = snapshot().datagrams_sent;
 
     if let Some(receiver) = receiver {
         let mut documents = receiver.collect(sent, Duration::from_secs(2))?;

@@ -15,8 +15,14 @@ pub const AWS_XRAY_TRACING_NAME: &str = "AWS_XRAY_TRACING_NAME";
 pub const AWS_XRAY_SDK_ENABLED: &str = "AWS_XRAY_SDK_ENABLED";
 /// `true` turns the whole pipeline off (OpenTelemetry's switch).
 pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
-/// The `tracing` filter directives for `install()` (default `info`).
+/// The `tracing` filter directives for the logs `install()` prints (default `info`); it never
+/// decides what reaches X-Ray.
 pub const RUST_LOG: &str = "RUST_LOG";
+/// The `tracing` filter directives for what reaches X-Ray (default `info`; this crate's request
+/// and invocation spans are always kept).
+pub const XRAY_BRIDGE_FILTER: &str = "XRAY_BRIDGE_FILTER";
+/// The most spans the export queue holds (default 2048; OpenTelemetry's variable).
+pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 /// Set by AWS Lambda: its presence selects Lambda mode.
 pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Set by AWS Lambda: the function version (`faas.version`).
@@ -41,11 +47,13 @@ pub(crate) fn var(name: &str) -> Option<String> {
 /// One reading of every variable the pipeline uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Environment {
+    pub(crate) aws_xray_daemon_address: Option<String>,
     pub(crate) otel_service_name: Option<String>,
     pub(crate) aws_xray_tracing_name: Option<String>,
     pub(crate) aws_xray_sdk_enabled: Option<String>,
     pub(crate) otel_sdk_disabled: Option<String>,
     pub(crate) rust_log: Option<String>,
+    pub(crate) xray_bridge_filter: Option<String>,
     pub(crate) aws_lambda_function_name: Option<String>,
     pub(crate) aws_lambda_function_version: Option<String>,
     pub(crate) aws_lambda_function_memory_size: Option<String>,
@@ -58,11 +66,13 @@ impl Environment {
     /// Reads the process environment.
     pub(crate) fn read() -> Self {
         Environment {
+            aws_xray_daemon_address: var(AWS_XRAY_DAEMON_ADDRESS),
             otel_service_name: var(OTEL_SERVICE_NAME),
             aws_xray_tracing_name: var(AWS_XRAY_TRACING_NAME),
             aws_xray_sdk_enabled: var(AWS_XRAY_SDK_ENABLED),
             otel_sdk_disabled: var(OTEL_SDK_DISABLED),
             rust_log: var(RUST_LOG),
+            xray_bridge_filter: var(XRAY_BRIDGE_FILTER),
             aws_lambda_function_name: var(AWS_LAMBDA_FUNCTION_NAME),
             aws_lambda_function_version: var(AWS_LAMBDA_FUNCTION_VERSION),
             aws_lambda_function_memory_size: var(AWS_LAMBDA_FUNCTION_MEMORY_SIZE),

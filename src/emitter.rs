@@ -92,13 +92,13 @@ fn check_port(address: SocketAddr) -> Result<SocketAddr, String> {
 /// One UDP socket connected to the daemon. Sends never block: a full buffer is an error that
 /// the caller counts.
 #[derive(Debug)]
-pub struct Emitter {
+pub(crate) struct Emitter {
     socket: UdpSocket,
 }
 
 impl Emitter {
     /// Opens a non-blocking socket connected to `daemon`.
-    pub fn connect(daemon: SocketAddr) -> Result<Self, BuildError> {
+    pub(crate) fn connect(daemon: SocketAddr) -> Result<Self, BuildError> {
         let local: SocketAddr = match daemon {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -110,27 +110,58 @@ impl Emitter {
     }
 
     /// Sends one datagram.
-    pub fn send(&self, datagram: &[u8]) -> Sent {
+    pub(crate) fn send(&self, datagram: &[u8]) -> Sent {
         match self.socket.send(datagram) {
-            Ok(_) => Sent::Accepted,
-            // On a connected UDP socket, "connection refused" reports that the daemon's port
-            // refused an *earlier* datagram; this one has not been sent yet, so send it again.
-            Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => match self.socket.send(datagram) {
-                Ok(_) => Sent::AcceptedAfterEarlierRefusal,
-                Err(err) => Sent::Failed(err),
+            Ok(_) => Sent::Accepted {
+                earlier_refused: false,
             },
-            Err(err) => Sent::Failed(err),
+            // On a connected UDP socket, an error here may be the network reporting that an
+            // *earlier* datagram was refused (ICMP port or host unreachable); this one has not
+            // been sent yet, so send it again.
+            // When the second try fails the same way, the error was this datagram's own.
+            Err(first) if is_refusal(&first) => match self.socket.send(datagram) {
+                Ok(_) => Sent::Accepted {
+                    earlier_refused: true,
+                },
+                Err(error) => Sent::Failed {
+                    earlier_refused: error.kind() != first.kind(),
+                    error,
+                },
+            },
+            Err(error) => Sent::Failed {
+                error,
+                earlier_refused: false,
+            },
         }
     }
+
+    /// Whether the network has reported the last datagram refused (and clears that report).
+    pub(crate) fn last_refused(&self) -> bool {
+        matches!(self.socket.take_error(), Ok(Some(err)) if is_refusal(&err))
+    }
+}
+
+/// An error a connected UDP socket reports for an earlier datagram.
+fn is_refusal(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::ConnectionRefused | io::ErrorKind::HostUnreachable | io::ErrorKind::NetworkUnreachable
+    )
 }
 
 /// What became of one datagram.
 #[derive(Debug)]
-pub enum Sent {
-    /// The socket took it.
-    Accepted,
-    /// The socket took it, and reported that an earlier datagram was refused by the daemon's port.
-    AcceptedAfterEarlierRefusal,
-    /// The socket refused it (buffer full, network unreachable, too large, ...).
-    Failed(io::Error),
+pub(crate) enum Sent {
+    /// The socket took it; `earlier_refused`: the network reported the previous one refused.
+    Accepted {
+        /// The previous datagram was refused.
+        earlier_refused: bool,
+    },
+    /// The socket did not take it (buffer full, too large, ...).
+    Failed {
+        /// Why.
+        error: io::Error,
+        /// The previous datagram was refused.
+        earlier_refused: bool,
+    },
 }

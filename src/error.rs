@@ -20,6 +20,8 @@ pub enum BuildError {
     },
     /// The UDP socket towards the daemon could not be opened.
     Socket(std::io::Error),
+    /// The thread that sends spans could not be started.
+    Thread(std::io::Error),
     /// `install()` found a global `tracing` subscriber already set; use `build_layer()` to
     /// add this crate's layer to it instead.
     AlreadyInstalled(String),
@@ -36,6 +38,7 @@ impl fmt::Display for BuildError {
                 write!(f, "invalid {source} value {value:?}: {reason}")
             }
             BuildError::Socket(err) => write!(f, "cannot open a UDP socket towards the X-Ray daemon: {err}"),
+            BuildError::Thread(err) => write!(f, "cannot start the thread that sends spans: {err}"),
             BuildError::AlreadyInstalled(err) => {
                 write!(
                     f,
@@ -49,7 +52,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            BuildError::Socket(err) => Some(err),
+            BuildError::Socket(err) | BuildError::Thread(err) => Some(err),
             BuildError::InvalidValue { .. } | BuildError::AlreadyInstalled(_) => None,
         }
     }

@@ -9,15 +9,20 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::config;
-use crate::emitter::{DaemonAddress, Emitter, Sent};
-use crate::encode::{Encoded, Encoder};
+use crate::config::{self, Environment};
+use crate::emitter::{DaemonAddress, Emitter};
 use crate::error::BuildError;
 use crate::id::now_epoch_seconds;
-use crate::stats::{Counters, ExportStats, StatsHandle, Trouble};
+use crate::outbox::{Outbox, Pacing};
+use crate::stats::{Counters, ExportStats, Loss, StatsHandle, Trouble};
 use crate::translate::{translate, Rejected, ResourceInfo, TranslateConfig};
 
 /// Sends spans to the X-Ray daemon as segment documents, one UDP datagram per document.
+///
+/// Give it to an [`XraySpanProcessor`](crate::XraySpanProcessor) (what
+/// [`install()`](crate::XrayBuilder::install) does): the SDK's batch processor drops spans when
+/// its queue is full without telling anyone, and sends 512 datagrams back to back every five
+/// seconds, more than the daemon's socket buffer holds.
 ///
 /// ```no_run
 /// use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -41,8 +46,7 @@ pub struct XrayExporter {
     log_groups: Vec<String>,
     resource: ResourceInfo,
     daemon: DaemonAddress,
-    emitter: Emitter,
-    encoder: Mutex<Encoder>,
+    outbox: Mutex<Outbox>,
     counters: Arc<Counters>,
     is_shutdown: AtomicBool,
 }
@@ -110,8 +114,9 @@ impl XrayExporterBuilder {
         self
     }
 
-    /// The name of every segment, whatever the spans say. Beats `AWS_XRAY_TRACING_NAME`; by
-    /// default segments are named by the reference's rules (the service name for servers).
+    /// The name of this service's segments, whatever the spans say (subsegments keep their
+    /// names), as the X-Ray SDKs use `AWS_XRAY_TRACING_NAME`. Beats that variable; by default
+    /// segments are named by the reference's rules (the service name for servers).
     pub fn with_segment_name(mut self, name: impl Into<String>) -> Self {
         self.segment_name = Some(name.into());
         self
@@ -125,9 +130,14 @@ impl XrayExporterBuilder {
 
     /// Resolves the daemon address and opens the socket.
     pub fn build(self) -> Result<XrayExporter, BuildError> {
+        self.build_in(&Environment::read())
+    }
+
+    /// [`XrayExporterBuilder::build`] with `env` as the environment.
+    pub(crate) fn build_in(self, env: &Environment) -> Result<XrayExporter, BuildError> {
         let (address, origin) = match self.daemon_address {
             Some(address) => (address, "with_daemon_address"),
-            None => match config::var(config::AWS_XRAY_DAEMON_ADDRESS) {
+            None => match env.aws_xray_daemon_address.clone() {
                 Some(address) => (address, config::AWS_XRAY_DAEMON_ADDRESS),
                 None => (
                     config::DEFAULT_DAEMON_ADDRESS.to_owned(),
@@ -136,25 +146,27 @@ impl XrayExporterBuilder {
             },
         };
         let daemon = DaemonAddress::parse(&address, origin)?;
-        let emitter = Emitter::connect(daemon.udp)?;
+        let counters = Arc::<Counters>::default();
+        let outbox = Outbox::new(Emitter::connect(daemon.udp)?, daemon.udp, Arc::clone(&counters));
         let mut config = TranslateConfig::new(
             self.indexed_attributes,
             self.index_all_attributes,
             self.trace_id_validation,
             !self.no_dots_in_annotation_keys,
         );
-        config.segment_name = self
-            .segment_name
-            .or_else(|| config::var(config::AWS_XRAY_TRACING_NAME));
+        config.set_segment_name(
+            self.segment_name
+                .as_deref()
+                .or(env.aws_xray_tracing_name.as_deref()),
+        );
         config.subsegments_only = self.subsegments_only;
         Ok(XrayExporter {
             config,
             resource: ResourceInfo::new(&Resource::builder_empty().build(), &self.aws_log_groups),
             log_groups: self.aws_log_groups,
             daemon,
-            emitter,
-            encoder: Mutex::new(Encoder::default()),
-            counters: Arc::default(),
+            outbox: Mutex::new(outbox),
+            counters,
             is_shutdown: AtomicBool::new(false),
         })
     }
@@ -181,89 +193,52 @@ impl XrayExporter {
         StatsHandle(Arc::clone(&self.counters))
     }
 
-    /// Translates, encodes and sends every span of `batch`; problems are counted, never raised.
-    fn send_batch(&self, batch: &[SpanData]) {
-        let counters = &*self.counters;
+    /// The live counters, shared with a processor.
+    pub(crate) fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// Translates, encodes and sends every span of `batch`, then settles the account of each:
+    /// problems are counted, never raised.
+    pub(crate) fn send_batch(&self, batch: &[SpanData], pacing: Pacing) {
         let now = now_epoch_seconds();
-        let mut encoder = self.encoder.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
         let mut documents = Vec::with_capacity(2);
         for span in batch {
             documents.clear();
             if let Err(Rejected::InvalidTraceId) =
                 translate(span, &self.resource, &self.config, now, &mut documents)
             {
-                Counters::add(&counters.spans_dropped_invalid_trace_id, 1);
-                counters.log(
-                    Trouble::InvalidTraceId,
+                self.counters.lose(Loss::InvalidTraceId, 1);
+                self.counters.warn(
+                    Trouble::Loss(Loss::InvalidTraceId),
                     format_args!(
-                        "span {:?} dropped: its trace id is outside X-Ray's time window",
+                        "span {:?} was dropped: its trace id is outside X-Ray's time window",
                         span.name
                     ),
                 );
                 continue;
             }
-            let mut sent_any = false;
-            for document in &mut documents {
-                let (datagram, encoded) = match encoder.encode(document) {
-                    Ok(done) => done,
-                    Err(_) => {
-                        Counters::add(&counters.documents_dropped_too_large, 1);
-                        counters.log(
-                            Trouble::TooLarge,
-                            format_args!("a document of span {:?} cannot fit in one datagram", span.name),
-                        );
-                        continue;
-                    }
-                };
-                if encoded == Encoded::Reduced {
-                    Counters::add(&counters.documents_reduced, 1);
-                }
-                match self.emitter.send(datagram) {
-                    Sent::Accepted => {
-                        Counters::add(&counters.documents_sent, 1);
-                        sent_any = true;
-                    }
-                    Sent::AcceptedAfterEarlierRefusal => {
-                        Counters::add(&counters.documents_sent, 1);
-                        Counters::add(&counters.send_errors, 1);
-                        counters.log(
-                            Trouble::SendFailed,
-                            format_args!(
-                                "the X-Ray daemon at {} refused a datagram: is it running?",
-                                self.daemon.udp
-                            ),
-                        );
-                        sent_any = true;
-                    }
-                    Sent::Failed(err) => {
-                        Counters::add(&counters.send_errors, 1);
-                        counters.log(
-                            Trouble::SendFailed,
-                            format_args!("sending to the X-Ray daemon at {} failed: {err}", self.daemon.udp),
-                        );
-                    }
-                }
-            }
-            if sent_any {
-                Counters::add(&counters.spans_exported, 1);
-            }
+            outbox.send_span(&span.name, &mut documents, pacing);
         }
+        outbox.settle();
     }
 }
 
 impl SpanExporter for XrayExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        Counters::add(&self.counters.spans_ended, batch.len() as u64);
         if self.is_shutdown.load(Ordering::Relaxed) {
-            Counters::add(&self.counters.spans_dropped_after_shutdown, batch.len() as u64);
-            self.counters.log(
-                Trouble::AfterShutdown,
-                format_args!("spans exported after shutdown were dropped"),
+            self.counters.lose(Loss::AtShutdown, batch.len() as u64);
+            self.counters.warn(
+                Trouble::Loss(Loss::AtShutdown),
+                format_args!("spans handed to the exporter after its shutdown were dropped"),
             );
             return Err(OTelSdkError::AlreadyShutdown);
         }
         // Nothing the export path does may itself produce telemetry (no feedback loop).
         let _suppressed = opentelemetry::Context::enter_telemetry_suppressed_scope();
-        self.send_batch(&batch);
+        self.send_batch(&batch, Pacing::Paced);
         Ok(())
     }
 

@@ -91,6 +91,9 @@ mod emitter;
 pub mod header;
 #[cfg(feature = "http")]
 pub mod http;
+mod outbox;
+mod pacer;
+mod processor;
 mod propagator;
 mod redact;
 pub mod resource;
@@ -102,6 +105,7 @@ pub use error::BuildError;
 pub use exporter::{XrayExporter, XrayExporterBuilder};
 pub use header::TraceHeader;
 pub use id::XrayIdGenerator;
+pub use processor::{XraySpanProcessor, XraySpanProcessorBuilder};
 pub use propagator::{XrayPropagator, TRACE_HEADER};
 pub use sampling::XraySampler;
 pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard};

@@ -1,20 +1,21 @@
 //! One call to install: [`builder()`] → [`XrayBuilder`] → [`XrayBuilder::install`].
 //!
-//! `install()` sets the global `tracing` subscriber (a registry, an `EnvFilter` from
-//! `RUST_LOG`, default `info`, and this crate's layer), the global propagator (X-Ray and W3C)
-//! and the global tracer provider (X-Ray trace ids, [`XraySampler`], [`XrayExporter`]), and
-//! returns an [`XrayGuard`] that flushes on drop. [`XrayBuilder::build_layer`] builds the same
-//! pipeline without touching any global, for programs that compose their own subscriber.
+//! `install()` sets the global `tracing` subscriber (a registry and this crate's layer, with a
+//! filter of its own, plus printed logs when asked for, filtered by `RUST_LOG`), the global
+//! propagator (X-Ray and W3C) and the global tracer provider (X-Ray trace ids,
+//! [`XraySampler`], [`XraySpanProcessor`], [`XrayExporter`]), and returns an [`XrayGuard`] that
+//! flushes on drop. [`XrayBuilder::build_layer`] builds the same pipeline without touching any
+//! global, for programs that compose their own subscriber.
 
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
-use tracing::Subscriber;
-use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing::{Level, Subscriber};
+use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -23,13 +24,14 @@ use tracing_subscriber::Layer;
 use crate::config::{self, Environment};
 use crate::error::BuildError;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
-use crate::{resource, XrayExporter, XrayExporterBuilder, XrayIdGenerator, XrayPropagator, XraySampler};
+use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XrayPropagator, XraySampler, XraySpanProcessor};
 
-/// Filter directives that keep this crate's request and invocation spans.
+/// Filter directives that keep this crate's request and invocation spans whatever the X-Ray
+/// filter says: without them every span of a request would start a trace of its own.
 const STRUCTURAL_SPANS: &str = "xray_bridge::http=info,xray_bridge::lambda=info";
 
-/// How long dropping an [`XrayGuard`] may wait for the last spans to leave.
-const DROP_WAIT: Duration = Duration::from_secs(2);
+/// What reaches X-Ray, and what `install()` prints, when neither code nor the environment says.
+const DEFAULT_FILTER: &str = "info";
 
 /// Starts configuring the X-Ray pipeline.
 ///
@@ -52,8 +54,10 @@ pub struct XrayBuilder {
     lambda_mode: Option<bool>,
     enabled: Option<bool>,
     span_details: bool,
+    xray_filter: Option<String>,
     log_filter: Option<String>,
     log_output: bool,
+    queue_size: Option<usize>,
 }
 
 impl XrayBuilder {
@@ -93,49 +97,76 @@ impl XrayBuilder {
         self
     }
 
-    /// `tracing` filter directives for [`XrayBuilder::install`] (e.g. `info,aws_smithy_runtime=debug`).
-    /// Beats `RUST_LOG`; the default is `info`.
+    /// `tracing` filter directives for what reaches X-Ray (e.g. `info,aws_smithy_runtime=debug`).
+    /// Beats `XRAY_BRIDGE_FILTER`; the default is `info` (every span and event at INFO and
+    /// above, from every target). This crate's request and invocation spans are kept whatever
+    /// it says, and its own warnings never are. `RUST_LOG` plays no part in it.
+    pub fn with_xray_filter(mut self, directives: impl Into<String>) -> Self {
+        self.xray_filter = Some(directives.into());
+        self
+    }
+
+    /// `tracing` filter directives for the logs [`XrayBuilder::install`] prints (see
+    /// [`XrayBuilder::with_log_output`]). Beats `RUST_LOG`; the default is `info`. It never
+    /// decides what reaches X-Ray.
     pub fn with_log_filter(mut self, directives: impl Into<String>) -> Self {
         self.log_filter = Some(directives.into());
         self
     }
 
     /// Also print `tracing` events and spans to standard output (what CloudWatch Logs collects
-    /// in Lambda), through the same filter. Off by default.
+    /// in Lambda), filtered by [`XrayBuilder::with_log_filter`] or `RUST_LOG`. Off by default.
     pub fn with_log_output(mut self, print: bool) -> Self {
         self.log_output = print;
         self
     }
 
+    /// The most spans waiting to be sent (default 2048); when it is full, spans are dropped
+    /// and counted. Beats `OTEL_BSP_MAX_QUEUE_SIZE`.
+    pub fn with_queue_size(mut self, spans: usize) -> Self {
+        self.queue_size = Some(spans);
+        self
+    }
+
     /// Installs the pipeline globally and returns its guard.
+    ///
+    /// Keep the guard until the program ends (`let xray = ...`, not `let _ = ...`): dropping
+    /// it flushes, and spans that end after that are still exported but may be lost at exit.
     pub fn install(self) -> Result<XrayGuard, BuildError> {
         let env = Environment::read();
-        let (directives, origin) = match (&self.log_filter, &env.rust_log) {
-            (Some(directives), _) => (directives.clone(), "with_log_filter"),
-            (None, Some(directives)) => (directives.clone(), config::RUST_LOG),
-            (None, None) => ("info".to_owned(), "default log filter"),
+        let logs = if self.log_output {
+            let (directives, origin) = choose(
+                &self.log_filter,
+                "with_log_filter",
+                &env.rust_log,
+                config::RUST_LOG,
+            );
+            let filter =
+                env_filter(directives, origin)?.and(filter_fn(|metadata| !internal(metadata.target())));
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_filter(filter),
+            )
+        } else {
+            None
         };
-        // A bad filter is the user's error; the spans that carry the trace across processes
-        // are then kept whatever it says (without them a request's spans would each start a
-        // trace of their own).
-        EnvFilter::try_new(&directives).map_err(|err| BuildError::InvalidValue {
-            source: origin,
-            value: directives.clone(),
-            reason: err.to_string(),
-        })?;
-        let filter = EnvFilter::new(format!("{directives},{STRUCTURAL_SPANS}"));
-        let log_output = self.log_output;
         let (layer, guard) = self.build(&env)?;
         let Some(layer) = layer else {
             return Ok(guard);
         };
-        let logs = log_output.then(|| tracing_subscriber::fmt::layer().with_ansi(false));
-        tracing_subscriber::registry()
-            .with(filter)
-            .with(layer)
-            .with(logs)
-            .try_init()
-            .map_err(|err| BuildError::AlreadyInstalled(err.to_string()))?;
+        // The exporter's own warnings (a daemon that refuses, a full queue) always reach the
+        // user, on standard error.
+        let warnings = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(std::io::stderr)
+            .with_filter(Targets::new().with_target(INTERNAL_LOG_TARGET, Level::WARN));
+        let subscriber = tracing_subscriber::registry().with(layer).with(warnings);
+        match logs {
+            Some(logs) => subscriber.with(logs).try_init(),
+            None => subscriber.try_init(),
+        }
+        .map_err(|err| BuildError::AlreadyInstalled(err.to_string()))?;
         opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(XrayPropagator::default()),
@@ -147,7 +178,12 @@ impl XrayBuilder {
     }
 
     /// The layer and its guard, touching no global state: add the layer to your own
-    /// subscriber. When the pipeline is disabled the layer does nothing.
+    /// subscriber. The layer carries its own filter ([`XrayBuilder::with_xray_filter`]), so
+    /// other layers' filters do not change what reaches X-Ray. When the pipeline is disabled
+    /// the layer does nothing.
+    ///
+    /// Keep the guard as long as the layer is in use: dropping it flushes, and spans that end
+    /// after that are still exported but may be lost at exit.
     pub fn build_layer<S>(self) -> Result<(impl Layer<S> + Send + Sync + 'static, XrayGuard), BuildError>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
@@ -165,16 +201,29 @@ impl XrayBuilder {
         if !self.enabled.unwrap_or_else(|| env.enabled()) {
             return Ok((None, XrayGuard { installed: None }));
         }
+        let (directives, origin) = choose(
+            &self.xray_filter,
+            "with_xray_filter",
+            &env.xray_bridge_filter,
+            config::XRAY_BRIDGE_FILTER,
+        );
+        env_filter(directives, origin)?;
+        let filter = EnvFilter::new(format!("{directives},{STRUCTURAL_SPANS}"));
         let lambda = self.lambda_mode.unwrap_or_else(|| env.in_lambda());
         let service_name = self
             .service_name
             .or_else(|| env.otel_service_name.clone())
             .or_else(|| env.aws_lambda_function_name.clone())
             .unwrap_or_else(|| "unknown_service".to_owned());
-        let exporter = self.exporter.subsegments_only(lambda).build()?;
+        let exporter = self.exporter.subsegments_only(lambda).build_in(env)?;
         let stats = exporter.stats_handle();
-        let provider = pipeline(exporter, lambda, &service_name, env);
-        let layer = tracing_layer(provider.tracer("xray-bridge"), self.span_details);
+        let mut processor = XraySpanProcessor::builder(exporter).immediate(lambda);
+        if let Some(spans) = self.queue_size {
+            processor = processor.with_queue_size(spans);
+        }
+        let provider = pipeline(processor.build()?, &service_name, env);
+        let layer = lean_layer(provider.tracer("xray-bridge"), self.span_details)
+            .with_filter(filter.and(filter_fn(|metadata| exported(metadata.target()))));
         let guard = XrayGuard {
             installed: Some(Installed {
                 provider,
@@ -186,6 +235,30 @@ impl XrayBuilder {
     }
 }
 
+/// The value set in code, else the environment's, else [`DEFAULT_FILTER`], with where it came
+/// from.
+fn choose<'a>(
+    code: &'a Option<String>,
+    method: &'static str,
+    environment: &'a Option<String>,
+    variable: &'static str,
+) -> (&'a str, &'static str) {
+    match (code, environment) {
+        (Some(directives), _) => (directives, method),
+        (None, Some(directives)) => (directives, variable),
+        (None, None) => (DEFAULT_FILTER, "default filter"),
+    }
+}
+
+/// `directives` as a filter; a bad one is a [`BuildError`] naming `origin`.
+fn env_filter(directives: &str, origin: &'static str) -> Result<EnvFilter, BuildError> {
+    EnvFilter::try_new(directives).map_err(|err| BuildError::InvalidValue {
+        source: origin,
+        value: directives.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
 /// The `tracing` layer [`XrayBuilder::install`] uses, for a tracer of a provider you build
 /// yourself (to add other exporters, say): tracing-opentelemetry's layer without the per-span
 /// details X-Ray does not show (code location, thread, target, busy/idle time) unless
@@ -194,45 +267,56 @@ pub fn tracing_layer<S>(tracer: SdkTracer, span_details: bool) -> impl Layer<S> 
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
+    lean_layer(tracer, span_details).with_filter(filter_fn(|metadata| exported(metadata.target())))
+}
+
+/// tracing-opentelemetry's layer without the per-span details X-Ray does not show, unless
+/// `span_details`.
+fn lean_layer<S>(
+    tracer: SdkTracer,
+    span_details: bool,
+) -> tracing_opentelemetry::OpenTelemetryLayer<S, SdkTracer>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
     tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(span_details)
         .with_threads(span_details)
         .with_tracked_inactivity(span_details)
         .with_target(span_details)
-        .with_filter(filter_fn(|metadata| exported(metadata.target())))
 }
 
 /// Whether spans and events of `target` go to X-Ray: never the exporter's own warnings (no
 /// feedback loop), and never `lambda_runtime`'s own per-invocation span, which would start a
 /// stray trace of its own every invocation.
 fn exported(target: &str) -> bool {
-    !(target.starts_with(INTERNAL_LOG_TARGET) || target.starts_with("lambda_runtime"))
+    !(internal(target) || target.starts_with("lambda_runtime"))
 }
 
-/// The tracer provider: X-Ray ids, X-Ray parent sampling, and the exporter behind a batch
-/// processor (`OTEL_BSP_*` apply) or, in Lambda, exporting each span as it ends.
-fn pipeline(
-    exporter: XrayExporter,
-    lambda: bool,
-    service_name: &str,
-    env: &Environment,
-) -> SdkTracerProvider {
-    let builder = SdkTracerProvider::builder()
+/// Whether `target` is the exporter's own.
+fn internal(target: &str) -> bool {
+    target.starts_with(INTERNAL_LOG_TARGET)
+}
+
+/// The tracer provider: X-Ray ids, X-Ray parent sampling, and the processor.
+fn pipeline(processor: XraySpanProcessor, service_name: &str, env: &Environment) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
         .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
-        .with_resource(resource::detect(service_name, env));
-    let builder = if lambda {
-        builder.with_simple_exporter(exporter)
-    } else {
-        builder.with_batch_exporter(exporter)
-    };
-    builder.build()
+        .with_resource(resource::detect(service_name, env))
+        .with_span_processor(processor)
+        .build()
 }
 
-/// Keeps the pipeline alive; dropping it flushes and stops it, waiting at most two seconds.
+/// The handle on a pipeline: flush, shut down, read its counters.
+///
+/// Dropping it flushes (waiting at most two seconds) but does not stop the pipeline: spans that
+/// end afterwards are still exported, with a warning, since those ending just before the
+/// process exits may be lost. Keep it until the end of `main` and call
+/// [`XrayGuard::shutdown`].
 #[derive(Debug)]
-#[must_use = "dropping the guard stops the pipeline"]
+#[must_use = "keep the guard until the program ends (`let xray = ...`), then call `xray.shutdown()`"]
 pub struct XrayGuard {
     installed: Option<Installed>,
 }
@@ -299,7 +383,8 @@ impl XrayGuard {
 impl Drop for XrayGuard {
     fn drop(&mut self) {
         if let Some(installed) = self.installed.take() {
-            let _ = installed.provider.shutdown_with_timeout(DROP_WAIT);
+            installed.stats.0.unguarded.store(true, Ordering::Relaxed);
+            let _ = installed.provider.force_flush();
         }
     }
 }
@@ -307,6 +392,7 @@ impl Drop for XrayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::XrayExporter;
     use tracing_subscriber::Registry;
 
     fn guard(builder: XrayBuilder, env: Environment) -> XrayGuard {

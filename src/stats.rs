@@ -1,6 +1,7 @@
-//! What the exporter did: counters kept with atomics, read as an [`ExportStats`] snapshot.
+//! What became of every span: counters kept with atomics, read as an [`ExportStats`] snapshot,
+//! and the warnings that say so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,29 +9,55 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// spans by this crate's pipeline; filter it out of any layer that exports.
 pub const INTERNAL_LOG_TARGET: &str = "xray_bridge::internal";
 
-/// A snapshot of the exporter's counters since it was built.
+/// A snapshot of one pipeline's counters since it was built.
+///
+/// Every span that ends is accounted for exactly once. Once the pipeline is idle (after
+/// [`crate::XrayGuard::flush`], or with nothing queued):
+///
+/// ```text
+/// spans_ended = spans_sent
+///             + spans_refused + spans_send_failed
+///             + spans_dropped_queue_full + spans_dropped_too_large
+///             + spans_dropped_invalid_trace_id + spans_dropped_at_shutdown
+/// ```
+///
+/// and, while spans are on their way, `spans_queued` holds those still waiting in the queue.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExportStats {
-    /// Spans that became at least one document handed to the socket.
-    pub spans_exported: u64,
-    /// Datagrams the socket accepted. One that a closed daemon port refuses afterwards is
-    /// counted here and, once the socket reports it, in `send_errors` too.
-    pub documents_sent: u64,
-    /// Documents that were too large and were reduced (and marked) to fit.
-    pub documents_reduced: u64,
+    /// Sampled spans that ended and reached this crate: in [`crate::XraySpanProcessor`], or in
+    /// [`crate::XrayExporter`] when another processor feeds it (that processor's own drops are
+    /// then invisible here).
+    pub spans_ended: u64,
+    /// Spans whose every datagram the kernel accepted and no one refused.
+    pub spans_sent: u64,
+    /// Spans waiting in the processor's queue right now.
+    pub spans_queued: u64,
+    /// Spans whose datagram the daemon's address refused (nothing listening on the port, host
+    /// unreachable), as the network reported it back to the socket.
+    pub spans_refused: u64,
+    /// Spans whose datagram the socket did not take (buffer full, network down, ...).
+    pub spans_send_failed: u64,
+    /// Spans dropped because the processor's queue was full (they ended faster than they could
+    /// be sent).
+    pub spans_dropped_queue_full: u64,
+    /// Spans whose document could not be reduced to fit in one datagram.
+    pub spans_dropped_too_large: u64,
     /// Spans dropped because their trace id is outside X-Ray's window (validation on).
     pub spans_dropped_invalid_trace_id: u64,
-    /// Documents that could not be reduced enough to fit in one datagram.
-    pub documents_dropped_too_large: u64,
-    /// Spans handed to the exporter after it was shut down.
-    pub spans_dropped_after_shutdown: u64,
-    /// Datagrams lost on the way: refused by the socket (buffer full, network unreachable, ...)
-    /// or, as the socket reports later, by a closed daemon port.
-    pub send_errors: u64,
+    /// Spans that ended after shutdown, or were still queued when shutdown's time ran out.
+    pub spans_dropped_at_shutdown: u64,
+    /// Datagrams the kernel accepted and no one refused.
+    pub datagrams_sent: u64,
+    /// Datagrams the daemon's address refused (reported back by the network).
+    pub datagrams_refused: u64,
+    /// Datagrams the socket did not take.
+    pub datagrams_send_failed: u64,
+    /// Documents that were too large and were reduced (and marked) to fit.
+    pub documents_reduced: u64,
 }
 
-/// A cheap, cloneable handle that reads the counters of one exporter.
+/// A cheap, cloneable handle that reads the counters of one pipeline.
 #[derive(Clone, Debug)]
 pub struct StatsHandle(pub(crate) Arc<Counters>);
 
@@ -41,29 +68,53 @@ impl StatsHandle {
     }
 }
 
-/// Kinds of trouble that are logged (at most once a minute each) as well as counted.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Trouble {
-    InvalidTraceId = 0,
-    TooLarge = 1,
-    SendFailed = 2,
-    AfterShutdown = 3,
+/// What became of a span that did not arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Loss {
+    Refused,
+    SendFailed,
+    QueueFull,
+    TooLarge,
+    InvalidTraceId,
+    AtShutdown,
 }
 
+/// Kinds of trouble that are said (at most once a minute each) as well as counted.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Trouble {
+    Loss(Loss),
+    /// Spans still ending after the guard was dropped.
+    GuardDropped,
+}
+
+impl Trouble {
+    fn index(self) -> usize {
+        match self {
+            Trouble::Loss(loss) => loss as usize,
+            Trouble::GuardDropped => 6,
+        }
+    }
+}
+
+const TROUBLE_KINDS: usize = 7;
 const LOG_INTERVAL_SECONDS: u64 = 60;
 
 /// The live counters.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub(crate) spans_exported: AtomicU64,
-    pub(crate) documents_sent: AtomicU64,
+    pub(crate) spans_ended: AtomicU64,
+    pub(crate) spans_sent: AtomicU64,
+    pub(crate) spans_queued: AtomicU64,
+    lost: [AtomicU64; 6],
+    pub(crate) datagrams_sent: AtomicU64,
+    pub(crate) datagrams_refused: AtomicU64,
+    pub(crate) datagrams_send_failed: AtomicU64,
     pub(crate) documents_reduced: AtomicU64,
-    pub(crate) spans_dropped_invalid_trace_id: AtomicU64,
-    pub(crate) documents_dropped_too_large: AtomicU64,
-    pub(crate) spans_dropped_after_shutdown: AtomicU64,
-    pub(crate) send_errors: AtomicU64,
-    /// Per [`Trouble`]: epoch seconds + 1 of the last log line, 0 for never.
-    last_logged: [AtomicU64; 4],
+    /// The pipeline's guard was dropped while the pipeline goes on (spans ending now may be
+    /// lost at exit).
+    pub(crate) unguarded: AtomicBool,
+    /// Per [`Trouble`]: epoch seconds + 1 of the last warning, 0 for never.
+    last_said: [AtomicU64; TROUBLE_KINDS],
 }
 
 impl Counters {
@@ -72,33 +123,54 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// Counts `n` spans lost for `loss`.
+    pub(crate) fn lose(&self, loss: Loss, n: u64) {
+        Counters::add(&self.lost[loss as usize], n);
+    }
+
     fn snapshot(&self) -> ExportStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let lost = |loss: Loss| read(&self.lost[loss as usize]);
         ExportStats {
-            spans_exported: read(&self.spans_exported),
-            documents_sent: read(&self.documents_sent),
+            spans_ended: read(&self.spans_ended),
+            spans_sent: read(&self.spans_sent),
+            spans_queued: read(&self.spans_queued),
+            spans_refused: lost(Loss::Refused),
+            spans_send_failed: lost(Loss::SendFailed),
+            spans_dropped_queue_full: lost(Loss::QueueFull),
+            spans_dropped_too_large: lost(Loss::TooLarge),
+            spans_dropped_invalid_trace_id: lost(Loss::InvalidTraceId),
+            spans_dropped_at_shutdown: lost(Loss::AtShutdown),
+            datagrams_sent: read(&self.datagrams_sent),
+            datagrams_refused: read(&self.datagrams_refused),
+            datagrams_send_failed: read(&self.datagrams_send_failed),
             documents_reduced: read(&self.documents_reduced),
-            spans_dropped_invalid_trace_id: read(&self.spans_dropped_invalid_trace_id),
-            documents_dropped_too_large: read(&self.documents_dropped_too_large),
-            spans_dropped_after_shutdown: read(&self.spans_dropped_after_shutdown),
-            send_errors: read(&self.send_errors),
         }
     }
 
-    /// Logs `message` for `trouble` unless that kind was logged within the last minute.
-    pub(crate) fn log(&self, trouble: Trouble, message: std::fmt::Arguments<'_>) {
+    /// Says `message` for `trouble` unless that kind was said within the last minute: as a
+    /// `tracing` warning under [`INTERNAL_LOG_TARGET`] when a subscriber records it, else on
+    /// standard error, so that it reaches the user either way.
+    pub(crate) fn warn(&self, trouble: Trouble, message: std::fmt::Arguments<'_>) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
             + 1;
-        let last = &self.last_logged[trouble as usize];
+        let last = &self.last_said[trouble.index()];
         let previous = last.load(Ordering::Relaxed);
-        if (previous == 0 || now >= previous + LOG_INTERVAL_SECONDS)
-            && last
+        let due = previous == 0 || now >= previous + LOG_INTERVAL_SECONDS;
+        if !due
+            || last
                 .compare_exchange(previous, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+                .is_err()
         {
-            tracing::warn!(target: INTERNAL_LOG_TARGET, "{message} (further {trouble:?} events are counted, logged at most once a minute)");
+            return;
+        }
+        let repeat = "further ones are counted in the stats and said at most once a minute";
+        if tracing::enabled!(target: INTERNAL_LOG_TARGET, tracing::Level::WARN) {
+            tracing::warn!(target: INTERNAL_LOG_TARGET, "{message} ({repeat})");
+        } else {
+            eprintln!("xray-bridge warning: {message} ({repeat})");
         }
     }
 }

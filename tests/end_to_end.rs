@@ -93,7 +93,7 @@ fn export_one_request() -> Vec<Json> {
     });
     provider.shutdown().expect("flush");
     let received = daemon.receive(4);
-    assert_eq!(stats.snapshot().documents_sent, 4);
+    assert_eq!(stats.snapshot().datagrams_sent, 4);
     assert!(
         daemon
             .receive_for(std::time::Duration::from_millis(100))

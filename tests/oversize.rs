@@ -50,9 +50,9 @@ fn export_reduced(span: SpanData, indexed: &[&str]) -> (Json, xray_bridge::Expor
     let stats = exporter.stats();
     assert_eq!(
         (
-            stats.documents_sent,
+            stats.datagrams_sent,
             stats.documents_reduced,
-            stats.documents_dropped_too_large
+            stats.spans_dropped_too_large
         ),
         (1, 1, 0)
     );
@@ -147,5 +147,5 @@ fn a_name_longer_than_a_datagram_is_cut() {
     futures_executor::block_on(exporter.export(vec![span(&name, vec![], vec![])])).unwrap();
     let document = support::document(&daemon.receive(1)[0]);
     assert!(document["name"].as_str().unwrap().len() <= 200);
-    assert_eq!(exporter.stats().documents_dropped_too_large, 0);
+    assert_eq!(exporter.stats().spans_dropped_too_large, 0);
 }

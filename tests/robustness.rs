@@ -273,7 +273,7 @@ fn generated_spans_never_panic_and_always_fit() {
             }
         }
         let stats = exporter.stats();
-        assert_eq!(stats.documents_dropped_too_large, 0, "{stats:?}");
+        assert_eq!(stats.spans_dropped_too_large, 0, "{stats:?}");
     }
     assert!(checked > 1500, "only {checked} datagrams checked");
 }

@@ -40,8 +40,8 @@ pub(crate) struct TranslateConfig {
     pub(crate) dots_in_annotation_keys: bool,
     /// The known keys among `indexed_attributes`: put back after the stages consumed them.
     indexed_known: KeySet,
-    /// Name of every segment, when set (`AWS_XRAY_TRACING_NAME`).
-    pub(crate) segment_name: Option<String>,
+    /// Name of every segment, when set (`AWS_XRAY_TRACING_NAME`), already sanitised.
+    segment_name: Option<String>,
     /// Inside AWS Lambda: every span with a parent is a subsegment, whatever its kind (Lambda
     /// itself records the function's segment).
     pub(crate) subsegments_only: bool,
@@ -69,6 +69,12 @@ impl TranslateConfig {
             subsegments_only: false,
         }
     }
+
+    /// Names every segment `name` (the X-Ray SDKs' `AWS_XRAY_TRACING_NAME`), sanitised as X-Ray
+    /// requires; subsegments keep their own names.
+    pub(crate) fn set_segment_name(&mut self, name: Option<&str>) {
+        self.segment_name = name.map(|name| naming::sanitize(name).into_owned());
+    }
 }
 
 /// Why a span produced no document.
@@ -92,6 +98,25 @@ const TRACE_ID_MAX_AHEAD_SECONDS: i64 = 5 * 60;
 /// Translates `span` into one document, or two for a Client/Producer/Consumer span marked
 /// `aws.span.kind = LOCAL_ROOT` (a dependency subsegment, then the service segment).
 pub(crate) fn translate<'a>(
+    span: &'a SpanData,
+    resource: &'a ResourceInfo,
+    config: &'a TranslateConfig,
+    now_epoch_seconds: u32,
+    out: &mut Vec<Segment<'a>>,
+) -> Result<(), Rejected> {
+    let first = out.len();
+    translate_span(span, resource, config, now_epoch_seconds, out)?;
+    if let Some(name) = &config.segment_name {
+        for document in &mut out[first..] {
+            if document.document_type == DocumentType::Segment {
+                document.name = Cow::Borrowed(name);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn translate_span<'a>(
     span: &'a SpanData,
     resource: &'a ResourceInfo,
     config: &'a TranslateConfig,
