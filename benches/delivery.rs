@@ -11,81 +11,24 @@
 //! - `bursts`: 20 bursts of 1,000 spans ended back to back, 100 ms apart, into the same
 //!   default-buffer receiver: what the queue and the pacing do with a backlog.
 //! - `drain`: one thread ends 400,000 spans as fast as it can into a receiver with an 8 MB buffer;
-//!   prints the spans received per second (the drain rate) and the counters.
+//!   prints the spans received per second (the drain rate) and the counters. Run twice: with
+//!   the default queue (most spans are dropped there, and counted), and with
+//!   `OTEL_BSP_MAX_QUEUE_SIZE=400000`, so that the drain rate is the sending thread's alone.
+//! - `flood`: four threads end 250,000 spans each as fast as they can (default queue, 8 MB
+//!   receiver); prints every counter and checks the accounting identity.
 //!
-//! `cargo bench --bench delivery -- loss 20000 10` (or `drain 400000`) runs one measurement.
+//! `cargo bench --bench delivery -- loss 20000 10` (or `bursts 1000 20`, `drain 400000`,
+//! `flood 250000`) runs one measurement.
 
-use std::net::{SocketAddr, UdpSocket};
+#[path = "../tests/support/receiver.rs"]
+mod receiver;
+
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use receiver::Receiver;
+
 use tracing_subscriber::layer::SubscriberExt;
-
-/// A receiver thread counting datagrams on 127.0.0.1:0; `buffer` sets `SO_RCVBUF` (else the
-/// kernel's default).
-struct Receiver {
-    address: SocketAddr,
-    received: Arc<AtomicU64>,
-    bytes: Arc<AtomicU64>,
-    last: Arc<std::sync::Mutex<Instant>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Receiver {
-    fn start(buffer: Option<usize>) -> Self {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).expect("socket");
-        if let Some(size) = buffer {
-            socket.set_recv_buffer_size(size).expect("SO_RCVBUF");
-        }
-        let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
-        socket.bind(&any.into()).expect("bind");
-        let socket: UdpSocket = socket.into();
-        socket
-            .set_read_timeout(Some(Duration::from_millis(20)))
-            .expect("timeout");
-        let address = socket.local_addr().expect("local address");
-        let received = Arc::new(AtomicU64::new(0));
-        let bytes = Arc::new(AtomicU64::new(0));
-        let last = Arc::new(std::sync::Mutex::new(Instant::now()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (count, total, at, stopped) = (received.clone(), bytes.clone(), last.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let mut datagram = vec![0u8; 65_536];
-            while !stopped.load(Ordering::Relaxed) {
-                if let Ok(n) = socket.recv(&mut datagram) {
-                    count.fetch_add(1, Ordering::Relaxed);
-                    total.fetch_add(n as u64, Ordering::Relaxed);
-                    *at.lock().expect("lock") = Instant::now();
-                }
-            }
-        });
-        Receiver {
-            address,
-            received,
-            bytes,
-            last,
-            stop,
-        }
-    }
-
-    /// Waits until nothing has arrived for half a second; the count and the last arrival.
-    fn average_bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Relaxed) / self.received.load(Ordering::Relaxed).max(1)
-    }
-
-    fn settle(&self) -> (u64, Instant) {
-        loop {
-            std::thread::sleep(Duration::from_millis(100));
-            let last = *self.last.lock().expect("lock");
-            if last.elapsed() > Duration::from_millis(500) {
-                self.stop.store(true, Ordering::Relaxed);
-                return (self.received.load(Ordering::Relaxed), last);
-            }
-        }
-    }
-}
 
 fn pipeline(receiver: &Receiver) -> (impl tracing::Subscriber + Send + Sync, xray_bridge::XrayGuard) {
     let (layer, xray) = xray_bridge::builder()
@@ -113,7 +56,7 @@ fn request(i: u64) {
 }
 
 fn loss(spans_per_second: u64, seconds: u64) {
-    let receiver = Receiver::start(None);
+    let mut receiver = Receiver::start(None);
     let (subscriber, xray) = pipeline(&receiver);
     let requests = spans_per_second / 2 * seconds;
     let per_request = Duration::from_secs_f64(2.0 / spans_per_second as f64);
@@ -132,18 +75,19 @@ fn loss(spans_per_second: u64, seconds: u64) {
         }
     });
     xray.flush().ok();
-    let (received, _) = receiver.settle();
+    let received = receiver.finish();
     let offered = requests * 2;
     println!(
-        "loss rate={spans_per_second}/s seconds={seconds} offered={offered} received={received} loss={:.2}% stats={:?}",
-        100.0 * (offered.saturating_sub(received)) as f64 / offered as f64,
+        "loss rate={spans_per_second}/s seconds={seconds} offered={offered} received={} kernel_drops={} loss={:.2}% stats={:?}",
+        received.datagrams,
+        received.kernel_drops,
+        100.0 * (offered.saturating_sub(received.datagrams)) as f64 / offered as f64,
         xray.stats()
     );
-    drop(xray);
 }
 
 fn bursts(size: u64, count: u64) {
-    let receiver = Receiver::start(None);
+    let mut receiver = Receiver::start(None);
     let (subscriber, xray) = pipeline(&receiver);
     tracing::subscriber::with_default(subscriber, || {
         for burst in 0..count {
@@ -154,19 +98,18 @@ fn bursts(size: u64, count: u64) {
         }
     });
     xray.flush().ok();
-    let (received, _) = receiver.settle();
-    let stats = xray.stats();
-    let offered = size * count;
+    let received = receiver.finish();
     println!(
-        "bursts size={size} count={count} offered={offered} received={received} \
-         lost_in_kernel={} stats={stats:?}",
-        stats.spans_sent.saturating_sub(received),
+        "bursts size={size} count={count} offered={} received={} kernel_drops={} stats={:?}",
+        size * count,
+        received.datagrams,
+        received.kernel_drops,
+        xray.stats()
     );
-    drop(xray);
 }
 
 fn drain(spans: u64) {
-    let receiver = Receiver::start(Some(4 << 20));
+    let mut receiver = Receiver::start(Some(4 << 20));
     let (subscriber, xray) = pipeline(&receiver);
     let start = Instant::now();
     tracing::subscriber::with_default(subscriber, || {
@@ -175,17 +118,62 @@ fn drain(spans: u64) {
         }
     });
     let produced = start.elapsed();
+    // A large backlog takes longer than a flush waits: wait for the receiver instead.
     xray.flush().ok();
-    let (received, last) = receiver.settle();
-    let elapsed = last.duration_since(start).as_secs_f64();
+    let received = receiver.finish();
+    let elapsed = received.last.duration_since(start).as_secs_f64();
     println!(
-        "drain spans={spans} produced_in={:.2}s received={received} average_bytes={} drain_rate={:.0}/s stats={:?}",
+        "drain spans={spans} produced_in={:.2}s received={} average_bytes={} drain_rate={:.0}/s stats={:?}",
         produced.as_secs_f64(),
+        received.datagrams,
         receiver.average_bytes(),
-        received as f64 / elapsed,
+        received.datagrams as f64 / elapsed,
         xray.stats()
     );
-    drop(xray);
+}
+
+fn flood(per_thread: u64) {
+    let mut receiver = Receiver::start(Some(4 << 20));
+    let (subscriber, xray) = pipeline(&receiver);
+    let dispatch = tracing::Dispatch::new(subscriber);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for thread in 0..4 {
+            let dispatch = dispatch.clone();
+            scope.spawn(move || {
+                tracing::dispatcher::with_default(&dispatch, || {
+                    for i in 0..per_thread {
+                        tracing::info_span!("job", otel.kind = "server", thread, i).in_scope(|| {});
+                    }
+                })
+            });
+        }
+    });
+    let produced = start.elapsed();
+    xray.flush().ok();
+    let received = receiver.finish();
+    let s = xray.stats();
+    let lost = s.spans_refused
+        + s.spans_send_failed
+        + s.spans_dropped_queue_full
+        + s.spans_dropped_too_large
+        + s.spans_dropped_invalid_trace_id
+        + s.spans_dropped_at_shutdown;
+    println!(
+        "flood threads=4 spans={} produced_in={:.2}s ended={} sent={} dropped_queue_full={} other_losses={} queued={} \
+         identity_holds={} received={} kernel_drops={} received_plus_drops_equals_sent={}",
+        4 * per_thread,
+        produced.as_secs_f64(),
+        s.spans_ended,
+        s.spans_sent,
+        s.spans_dropped_queue_full,
+        lost - s.spans_dropped_queue_full,
+        s.spans_queued,
+        s.spans_ended == s.spans_sent + lost + s.spans_queued,
+        received.datagrams,
+        received.kernel_drops,
+        received.datagrams + received.kernel_drops == s.datagrams_sent,
+    );
 }
 
 fn main() {
@@ -196,20 +184,26 @@ fn main() {
     let number = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.first().map(String::as_str) {
         Some("loss") => loss(number(1, 20_000), number(2, 10)),
-        Some("drain") => drain(number(1, 400_000)),
         Some("bursts") => bursts(number(1, 1_000), number(2, 20)),
+        Some("drain") => drain(number(1, 400_000)),
+        Some("flood") => flood(number(1, 250_000)),
         _ => {
             let me = std::env::current_exe().expect("own path");
-            let mut runs: Vec<Vec<String>> = [2_000u64, 5_000, 20_000, 50_000]
-                .iter()
-                .map(|rate| vec!["loss".into(), rate.to_string(), "10".into()])
-                .collect();
-            runs.push(vec!["bursts".into(), "1000".into(), "20".into()]);
-            runs.push(vec!["drain".into(), "400000".into()]);
-            for run in runs {
-                let status = Command::new(&me).args(&run).status().expect("run");
-                assert!(status.success(), "{run:?} failed");
+            let run = |args: &[&str], queue: Option<&str>| {
+                let mut command = Command::new(&me);
+                command.args(args);
+                if let Some(spans) = queue {
+                    command.env("OTEL_BSP_MAX_QUEUE_SIZE", spans);
+                }
+                assert!(command.status().expect("run").success(), "{args:?} failed");
+            };
+            for rate in ["2000", "5000", "20000", "50000"] {
+                run(&["loss", rate, "10"], None);
             }
+            run(&["bursts", "1000", "20"], None);
+            run(&["drain", "400000"], None);
+            run(&["drain", "400000"], Some("400000"));
+            run(&["flood", "250000"], None);
         }
     }
 }

@@ -2,86 +2,19 @@
 //! thread, with the kernel's default receive buffer (the X-Ray daemon sets none of its own):
 //! steady load arrives whole, and under a flood every span is accounted for exactly.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use receiver::Receiver;
 
 use tracing_subscriber::layer::SubscriberExt;
 use xray_bridge::{ExportStats, XrayExporter, XrayGuard};
 
 /// The tests measure load: one at a time.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// A socket on 127.0.0.1:0 drained by a thread that counts datagrams.
-struct Receiver {
-    address: SocketAddr,
-    port: u16,
-    received: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Receiver {
-    /// `buffer`: the `SO_RCVBUF` to ask for, else the kernel's default.
-    fn start(buffer: Option<usize>) -> Self {
-        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None).unwrap();
-        if let Some(size) = buffer {
-            socket.set_recv_buffer_size(size).unwrap();
-        }
-        let loopback: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        socket.bind(&loopback.into()).unwrap();
-        let socket: UdpSocket = socket.into();
-        socket.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-        let address = socket.local_addr().unwrap();
-        let received = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (count, stopped) = (received.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let mut datagram = vec![0u8; 65_536];
-            while !stopped.load(Ordering::Relaxed) {
-                if socket.recv(&mut datagram).is_ok() {
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        });
-        Receiver {
-            address,
-            port: address.port(),
-            received,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    /// The datagrams this socket's kernel buffer had to drop (Linux: `/proc/net/udp`).
-    fn kernel_drops(&self) -> u64 {
-        let table = std::fs::read_to_string("/proc/net/udp").expect("/proc/net/udp");
-        let local = format!("0100007F:{:04X}", self.port);
-        table
-            .lines()
-            .map(|line| line.split_whitespace().collect::<Vec<_>>())
-            .find(|fields| fields.get(1) == Some(&local.as_str()))
-            .and_then(|fields| fields.last()?.parse().ok())
-            .expect("the receiver's socket is listed")
-    }
-
-    /// Waits until nothing more arrives, then stops; the count.
-    fn finish(mut self) -> u64 {
-        let mut last = self.received.load(Ordering::Relaxed);
-        loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let now = self.received.load(Ordering::Relaxed);
-            if now == last {
-                break;
-            }
-            last = now;
-        }
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap();
-        last
-    }
-}
 
 fn pipeline(receiver: &Receiver) -> (tracing::Dispatch, XrayGuard) {
     let (layer, xray) = xray_bridge::builder()
@@ -133,15 +66,14 @@ fn assert_accounted(stats: &ExportStats) {
 fn steady_load_arrives_whole_at_a_default_buffer() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     for spans_per_second in [2_000, 20_000] {
-        let receiver = Receiver::start(None);
+        let mut receiver = Receiver::start(None);
         let (dispatch, xray) = pipeline(&receiver);
         let offered = offer_steadily(&dispatch, spans_per_second, 10);
         xray.flush().unwrap();
         let stats = xray.stats();
-        let drops = receiver.kernel_drops();
         let received = receiver.finish();
         assert_eq!(
-            (received, drops),
+            (received.datagrams, received.kernel_drops),
             (offered, 0),
             "at {spans_per_second} spans/s: {stats:?}"
         );
@@ -156,7 +88,7 @@ fn steady_load_arrives_whole_at_a_default_buffer() {
 #[test]
 fn a_flood_from_four_threads_is_accounted_for_exactly() {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let receiver = Receiver::start(Some(4 << 20));
+    let mut receiver = Receiver::start(Some(4 << 20));
     let (dispatch, xray) = pipeline(&receiver);
     let per_thread = 25_000;
     std::thread::scope(|scope| {
@@ -180,8 +112,11 @@ fn a_flood_from_four_threads_is_accounted_for_exactly() {
     );
     assert_accounted(&stats);
     // What the crate says it sent arrived, or the receiver's own kernel buffer dropped it.
-    let drops = receiver.kernel_drops();
     let received = receiver.finish();
-    assert_eq!(received + drops, stats.datagrams_sent, "{stats:?}");
+    assert_eq!(
+        received.datagrams + received.kernel_drops,
+        stats.datagrams_sent,
+        "{stats:?}"
+    );
     assert_eq!(stats.datagrams_sent, stats.spans_sent, "{stats:?}");
 }
