@@ -252,3 +252,27 @@ impl SpanExporter for XrayExporter {
         self.resource = ResourceInfo::new(resource, &self.log_groups);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn daemon_port(builder: XrayExporterBuilder, env: &Environment) -> u16 {
+        builder.build_in(env).expect("builds").daemon_address().udp.port()
+    }
+
+    #[test]
+    fn the_daemon_address_comes_from_code_then_the_environment_then_the_default() {
+        let env = Environment {
+            aws_xray_daemon_address: Some("127.0.0.1:3000".into()),
+            ..Environment::default()
+        };
+        let code = || XrayExporter::builder().with_daemon_address("127.0.0.1:4000");
+        assert_eq!(daemon_port(code(), &env), 4000);
+        assert_eq!(daemon_port(XrayExporter::builder(), &env), 3000);
+        assert_eq!(
+            daemon_port(XrayExporter::builder(), &Environment::default()),
+            2000
+        );
+    }
+}

@@ -391,8 +391,126 @@ impl Drop for XrayGuard {
 
 #[cfg(test)]
 mod tests {
+    use std::net::UdpSocket;
+
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
     use super::*;
     use crate::XrayExporter;
+
+    /// The documents of a `Server` span with a remote parent and an INFO and a DEBUG child,
+    /// through the pipeline `builder` builds in `env`: (name, type) of each.
+    fn documents(builder: XrayBuilder, env: &Environment) -> Vec<(String, String)> {
+        let daemon = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        daemon
+            .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+            .expect("timeout");
+        let (layer, xray) = builder
+            .exporter(
+                XrayExporter::builder()
+                    .with_daemon_address(daemon.local_addr().expect("address").to_string()),
+            )
+            .build::<Registry>(env)
+            .expect("builds");
+        let parent = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(0x5759_e988_bd86_2e3f_e1be_46a9_9427_2793_u128),
+            SpanId::from(0x5399_5c3f_42cd_8ad8_u64),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::NONE,
+        ));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let request = tracing::info_span!("request", otel.kind = "server");
+            let _ = request.set_parent(parent);
+            request.in_scope(|| {
+                tracing::info_span!("step").in_scope(|| {});
+                tracing::debug_span!("detail").in_scope(|| {});
+            });
+        });
+        xray.flush().expect("flush");
+        let mut buffer = [0u8; 65_536];
+        let mut documents = Vec::new();
+        while let Ok(n) = daemon.recv(&mut buffer) {
+            let json = &buffer[crate::encode::DAEMON_HEADER.len()..n];
+            let document: serde_json::Value = serde_json::from_slice(json).expect("JSON");
+            let field = |key: &str| document[key].as_str().unwrap_or("segment").to_owned();
+            documents.push((field("name"), field("type")));
+        }
+        documents.sort();
+        documents
+    }
+
+    fn pair(name: &str, kind: &str) -> (String, String) {
+        (name.to_owned(), kind.to_owned())
+    }
+
+    #[test]
+    fn lambda_mode_comes_from_code_then_the_environment_then_the_default() {
+        let in_lambda = Environment {
+            aws_lambda_function_name: Some("orders".into()),
+            ..Environment::default()
+        };
+        let server = |kind: &str| vec![pair("orders", kind), pair("step", "subsegment")];
+        assert_eq!(
+            documents(builder().with_lambda_mode(false), &in_lambda),
+            server("segment")
+        );
+        assert_eq!(
+            documents(builder(), &in_lambda),
+            server("subsegment"),
+            "Lambda: all subsegments"
+        );
+        let outside = Environment::default();
+        assert_eq!(
+            documents(builder().with_lambda_mode(true).service_name("orders"), &outside),
+            server("subsegment")
+        );
+        assert_eq!(
+            documents(builder().service_name("orders"), &outside),
+            server("segment")
+        );
+    }
+
+    #[test]
+    fn the_x_ray_filter_comes_from_code_then_the_environment_then_the_default() {
+        let env = Environment {
+            xray_bridge_filter: Some("warn".into()),
+            rust_log: Some("debug".into()),
+            ..Environment::default()
+        };
+        let named = || builder().service_name("orders").with_lambda_mode(false);
+        let everything = vec![
+            pair("detail", "subsegment"),
+            pair("orders", "segment"),
+            pair("step", "subsegment"),
+        ];
+        assert_eq!(documents(named().with_xray_filter("debug"), &env), everything);
+        assert_eq!(
+            documents(named(), &env),
+            vec![],
+            "XRAY_BRIDGE_FILTER=warn: no INFO span"
+        );
+        assert_eq!(
+            documents(named(), &Environment::default()),
+            vec![pair("orders", "segment"), pair("step", "subsegment")],
+            "default: INFO and above, whatever RUST_LOG says"
+        );
+    }
+
+    #[test]
+    fn a_bad_x_ray_filter_is_a_build_error_naming_it() {
+        let env = Environment {
+            xray_bridge_filter: Some("info,[".into()),
+            ..Environment::default()
+        };
+        let err = builder().build::<Registry>(&env).err().expect("rejected");
+        assert!(
+            err.to_string()
+                .starts_with("invalid XRAY_BRIDGE_FILTER value \"info,[\""),
+            "{err}"
+        );
+    }
     use tracing_subscriber::Registry;
 
     fn guard(builder: XrayBuilder, env: Environment) -> XrayGuard {

@@ -218,3 +218,44 @@ fn the_guard_flushes_when_main_ends() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+#[ignore = "run by the test above it"]
+fn child_sets_everything_in_code() {
+    if !in_child() {
+        return;
+    }
+    let xray = xray_bridge::builder()
+        .service_name("orders-api")
+        .with_xray_filter("debug")
+        .with_log_filter("error")
+        .with_log_output(true)
+        .exporter(xray_bridge::XrayExporter::builder().with_segment_name("from-code"))
+        .install()
+        .unwrap();
+    requests();
+    xray.shutdown().unwrap();
+}
+
+#[test]
+fn settings_in_code_beat_the_environment() {
+    let daemon = support::Daemon::start();
+    let output = run(
+        "child_sets_everything_in_code",
+        &[
+            ("AWS_XRAY_DAEMON_ADDRESS", daemon.address().to_string()),
+            ("XRAY_BRIDGE_FILTER", "warn".to_owned()),
+            ("AWS_XRAY_TRACING_NAME", "from-env".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
+    );
+    let received = names(&daemon.receive_for(Duration::from_millis(500)));
+    let mut expected = vec!["cache lookup".to_owned(); 20];
+    expected.extend(vec!["from-code".to_owned(); 20]);
+    assert_eq!(received, expected, "with_xray_filter and with_segment_name won");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !printed.contains("the program's own warning"),
+        "with_log_filter won: {printed}"
+    );
+}
