@@ -78,10 +78,11 @@ fn loss(spans_per_second: u64, seconds: u64) {
     let received = receiver.finish();
     let offered = requests * 2;
     println!(
-        "loss rate={spans_per_second}/s seconds={seconds} offered={offered} received={} kernel_drops={} loss={:.2}% stats={:?}",
+        "loss rate={spans_per_second}/s seconds={seconds} offered={offered} received={} datagrams={} kernel_drops={} loss={:.2}% stats={:?}",
+        received.documents,
         received.datagrams,
         received.kernel_drops,
-        100.0 * (offered.saturating_sub(received.datagrams)) as f64 / offered as f64,
+        100.0 * (offered.saturating_sub(received.documents)) as f64 / offered as f64,
         xray.stats()
     );
 }
@@ -102,7 +103,7 @@ fn bursts(size: u64, count: u64) {
     println!(
         "bursts size={size} count={count} offered={} received={} kernel_drops={} stats={:?}",
         size * count,
-        received.datagrams,
+        received.documents,
         received.kernel_drops,
         xray.stats()
     );
@@ -125,9 +126,9 @@ fn drain(spans: u64) {
     println!(
         "drain spans={spans} produced_in={:.2}s received={} average_bytes={} drain_rate={:.0}/s stats={:?}",
         produced.as_secs_f64(),
-        received.datagrams,
+        received.documents,
         receiver.average_bytes(),
-        received.datagrams as f64 / elapsed,
+        received.documents as f64 / elapsed,
         xray.stats()
     );
 }
@@ -170,7 +171,7 @@ fn flood(per_thread: u64) {
         lost - s.spans_dropped_queue_full,
         s.spans_queued,
         s.spans_ended == s.spans_sent + lost + s.spans_queued,
-        received.datagrams,
+        received.documents,
         received.kernel_drops,
         received.datagrams + received.kernel_drops == s.datagrams_sent,
     );

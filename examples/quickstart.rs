@@ -307,7 +307,11 @@ struct Node {
 
 fn print_summary(documents: &[(usize, Value)]) {
     let mut nodes: Vec<(String, Node)> = Vec::new();
+    let mut all = Vec::new();
     for (_, document) in documents {
+        with_embedded(document, &mut all);
+    }
+    for document in all {
         let label = node_label(document);
         let index = nodes.iter().position(|(l, _)| *l == label).unwrap_or_else(|| {
             nodes.push((label, Node::default()));
@@ -338,6 +342,14 @@ fn print_summary(documents: &[(usize, Value)]) {
             node.total_ms / f64::from(node.count),
             node.max_ms,
         );
+    }
+}
+
+/// `document` and the subsegments that travel inside it, depth first.
+fn with_embedded<'a>(document: &'a Value, all: &mut Vec<&'a Value>) {
+    all.push(document);
+    for embedded in document["subsegments"].as_array().into_iter().flatten() {
+        with_embedded(embedded, all);
     }
 }
 

@@ -10,10 +10,12 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::config::{self, Environment};
+use crate::embed::{Family, Role};
 use crate::emitter::{DaemonAddress, Emitter};
 use crate::error::BuildError;
 use crate::id::now_epoch_seconds;
 use crate::outbox::{Outbox, Pacing};
+use crate::segment::{DocumentType, Segment};
 use crate::stats::{Counters, ExportStats, Loss, StatsHandle, Trouble};
 use crate::translate::{translate, Rejected, ResourceInfo, TranslateConfig};
 
@@ -202,13 +204,15 @@ impl XrayExporter {
     /// problems are counted, never raised.
     pub(crate) fn send_batch(&self, batch: &[SpanData], pacing: Pacing) {
         let now = now_epoch_seconds();
-        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut documents = Vec::with_capacity(2);
+        // Every span is translated first, so that children can travel inside their parent.
+        let mut documents = Vec::with_capacity(batch.len());
+        let mut ends = Vec::with_capacity(batch.len());
         for span in batch {
-            documents.clear();
+            let start = documents.len();
             if let Err(Rejected::InvalidTraceId) =
                 translate(span, &self.resource, &self.config, now, &mut documents)
             {
+                documents.truncate(start);
                 self.counters.lose(Loss::InvalidTraceId, 1);
                 self.counters.warn(
                     Trouble::Loss(Loss::InvalidTraceId),
@@ -217,11 +221,36 @@ impl XrayExporter {
                         span.name
                     ),
                 );
-                continue;
             }
-            outbox.send_span(&span.name, &mut documents, pacing);
+            ends.push(documents.len());
+        }
+        let mut per_span = Vec::with_capacity(batch.len());
+        let (mut rest, mut start) = (documents.as_mut_slice(), 0);
+        for end in ends {
+            let (own, tail) = rest.split_at_mut(end - start);
+            per_span.push(own);
+            (rest, start) = (tail, end);
+        }
+        let family = Family::of(batch, |i| role(per_span[i]));
+        let names: Vec<&str> = batch.iter().map(|span| span.name.as_ref()).collect();
+        let mut outbox = self.outbox.lock().unwrap_or_else(PoisonError::into_inner);
+        for span in 0..batch.len() {
+            if !per_span[span].is_empty() && !family.is_embedded(span) {
+                outbox.send(span, &names, &mut per_span, &family, pacing);
+            }
         }
         outbox.settle();
+    }
+}
+
+/// What a span's documents may do in a [`Family`]: only a span of one finished document holds
+/// others, and only a subsegment travels inside another.
+fn role(documents: &[Segment<'_>]) -> Role {
+    match documents {
+        [one] if one.in_progress => Role::Alone,
+        [one] if one.document_type == DocumentType::Subsegment => Role::Child,
+        [_] => Role::Parent,
+        _ => Role::Alone,
     }
 }
 

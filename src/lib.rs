@@ -87,6 +87,7 @@ pub mod segment;
 mod stats;
 mod translate;
 
+mod embed;
 mod emitter;
 pub mod header;
 #[cfg(feature = "http")]

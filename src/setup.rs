@@ -433,12 +433,19 @@ mod tests {
         let mut documents = Vec::new();
         while let Ok(n) = daemon.recv(&mut buffer) {
             let json = &buffer[crate::encode::DAEMON_HEADER.len()..n];
-            let document: serde_json::Value = serde_json::from_slice(json).expect("JSON");
-            let field = |key: &str| document[key].as_str().unwrap_or("segment").to_owned();
-            documents.push((field("name"), field("type")));
+            flatten(&serde_json::from_slice(json).expect("JSON"), &mut documents);
         }
         documents.sort();
         documents
+    }
+
+    /// (name, type) of `document` and of every subsegment embedded in it.
+    fn flatten(document: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        let field = |key: &str| document[key].as_str().unwrap_or("segment").to_owned();
+        out.push((field("name"), field("type")));
+        for embedded in document["subsegments"].as_array().into_iter().flatten() {
+            flatten(embedded, out);
+        }
     }
 
     fn pair(name: &str, kind: &str) -> (String, String) {

@@ -37,10 +37,13 @@ fn in_child() -> bool {
     std::env::var_os("XRAY_BRIDGE_TEST_CHILD").is_some()
 }
 
+/// The names of every document received, embedded subsegments included, sorted.
 fn names(datagrams: &[Vec<u8>]) -> Vec<String> {
-    let mut names: Vec<String> = datagrams
+    let documents: Vec<_> = datagrams.iter().map(|d| support::document(d)).collect();
+    let mut names: Vec<String> = documents
         .iter()
-        .map(|d| support::document(d)["name"].as_str().unwrap_or("").to_owned())
+        .flat_map(support::flatten)
+        .map(|document| document["name"].as_str().unwrap_or("").to_owned())
         .collect();
     names.sort();
     names

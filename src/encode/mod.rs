@@ -96,6 +96,11 @@ impl Encoder {
         Err(TooLarge)
     }
 
+    /// The last datagram [`Encoder::encode`] returned.
+    pub fn last(&self) -> &[u8] {
+        &self.buffer
+    }
+
     /// Writes header + document; true when the result is within the limit and valid.
     fn write(&mut self, segment: &Segment<'_>) -> bool {
         self.buffer.truncate(DAEMON_HEADER.len());

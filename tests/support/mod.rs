@@ -130,6 +130,15 @@ pub fn document(datagram: &[u8]) -> Json {
     serde_json::from_slice(&datagram[HEADER.len()..]).expect("valid JSON document")
 }
 
+/// `document` and every subsegment embedded in it, depth first.
+pub fn flatten(document: &Json) -> Vec<&Json> {
+    let mut all = vec![document];
+    for embedded in document["subsegments"].as_array().into_iter().flatten() {
+        all.extend(flatten(embedded));
+    }
+    all
+}
+
 /// Converts a golden-vector attribute; `None` for the kinds OpenTelemetry for Rust has no
 /// value for (maps and empty values).
 pub fn key_value(key: &str, value: &Json) -> Option<KeyValue> {

@@ -1,5 +1,6 @@
 //! A receiver for load tests and benchmarks: a socket on 127.0.0.1:0, with the kernel's default
-//! receive buffer or a chosen one, drained by a thread that counts datagrams and bytes.
+//! receive buffer or a chosen one, drained by a thread that counts datagrams, bytes and the
+//! documents in them (embedded subsegments included: each document has one `start_time`).
 #![allow(dead_code)] // each user takes part of it
 
 use std::net::{SocketAddr, UdpSocket};
@@ -12,6 +13,7 @@ pub struct Receiver {
     /// Where to send.
     pub address: SocketAddr,
     received: Arc<AtomicU64>,
+    documents: Arc<AtomicU64>,
     bytes: Arc<AtomicU64>,
     last: Arc<Mutex<Instant>>,
     stop: Arc<AtomicBool>,
@@ -33,15 +35,23 @@ impl Receiver {
             .expect("timeout");
         let address = socket.local_addr().expect("local address");
         let received = Arc::new(AtomicU64::new(0));
+        let documents = Arc::new(AtomicU64::new(0));
         let bytes = Arc::new(AtomicU64::new(0));
         let last = Arc::new(Mutex::new(Instant::now()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (count, total, at, stopped) = (received.clone(), bytes.clone(), last.clone(), stop.clone());
+        let (count, spans, total, at, stopped) = (
+            received.clone(),
+            documents.clone(),
+            bytes.clone(),
+            last.clone(),
+            stop.clone(),
+        );
         let thread = std::thread::spawn(move || {
             let mut datagram = vec![0u8; 65_536];
             while !stopped.load(Ordering::Relaxed) {
                 if let Ok(n) = socket.recv(&mut datagram) {
                     count.fetch_add(1, Ordering::Relaxed);
+                    spans.fetch_add(start_times(&datagram[..n]), Ordering::Relaxed);
                     total.fetch_add(n as u64, Ordering::Relaxed);
                     *at.lock().expect("lock") = Instant::now();
                 }
@@ -50,6 +60,7 @@ impl Receiver {
         Receiver {
             address,
             received,
+            documents,
             bytes,
             last,
             stop,
@@ -87,6 +98,7 @@ impl Receiver {
                 }
                 return Received {
                     datagrams: self.received.load(Ordering::Relaxed),
+                    documents: self.documents.load(Ordering::Relaxed),
                     kernel_drops,
                     last,
                 };
@@ -99,8 +111,16 @@ impl Receiver {
 pub struct Received {
     /// Datagrams received.
     pub datagrams: u64,
+    /// Documents in them, embedded subsegments included: the spans that arrived.
+    pub documents: u64,
     /// Datagrams its kernel buffer dropped.
     pub kernel_drops: u64,
     /// When the last one arrived.
     pub last: Instant,
+}
+
+/// How many documents a datagram holds.
+fn start_times(datagram: &[u8]) -> u64 {
+    const KEY: &[u8] = b"\"start_time\":";
+    datagram.windows(KEY.len()).filter(|w| *w == KEY).count() as u64
 }
