@@ -287,7 +287,9 @@ impl Outbox {
     fn finish(&self, spans: u64, failure: Option<Loss>) {
         match failure {
             None => Counters::add(&self.counters.spans_sent, spans),
-            Some(loss) => self.counters.lose(loss, spans),
+            Some(loss) => {
+                self.counters.lose(loss, spans);
+            }
         }
     }
 }

@@ -22,7 +22,7 @@ use opentelemetry_sdk::Resource;
 use crate::config;
 use crate::error::BuildError;
 use crate::outbox::Pacing;
-use crate::stats::{Counters, Loss, Trouble};
+use crate::stats::{Counters, Loss, NewLine, Trouble};
 use crate::XrayExporter;
 
 /// Spans the queue holds by default (the SDK batch processor's default too).
@@ -115,6 +115,7 @@ impl XraySpanProcessorBuilder {
         let shared = Arc::new(Shared {
             counters: Arc::clone(self.exporter.counters()),
             exporter: Mutex::new(self.exporter),
+            _sender: NewLine,
             idle: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             abandon: AtomicBool::new(false),
@@ -206,21 +207,24 @@ impl Overload {
     }
 }
 
-/// What the application's threads and the sending thread share.
+/// What the application's threads and the sending thread share: first what the application's
+/// threads write or read on every span, then the sending thread's.
 #[derive(Debug)]
+#[repr(C)]
 struct Shared {
-    exporter: Mutex<XrayExporter>,
     counters: Arc<Counters>,
-    /// The sending thread is parked with nothing queued: the next span must wake it.
-    idle: AtomicBool,
     /// Shutdown has begun: spans that end now are dropped (and counted).
     stopping: AtomicBool,
+    /// The sending thread is parked with nothing queued: the next span must wake it.
+    idle: AtomicBool,
+    /// Spans put in the queue since the start.
+    enqueued: AtomicU64,
+    _sender: NewLine,
+    exporter: Mutex<XrayExporter>,
     /// Shutdown's time ran out: the spans still queued are dropped (and counted).
     abandon: AtomicBool,
     /// The sending thread has returned.
     finished: AtomicBool,
-    /// Spans put in the queue since the start.
-    enqueued: AtomicU64,
     /// Spans taken from the queue and accounted for since the start.
     processed: AtomicU64,
     /// Threads waiting in [`Shared::wait_for`].
@@ -366,7 +370,9 @@ impl SpanProcessor for XraySpanProcessor {
         match queue.try_send(span) {
             Ok(()) => {
                 shared.enqueued.fetch_add(1, Ordering::SeqCst);
-                if shared.idle.swap(false, Ordering::SeqCst) {
+                // A plain read first: the swap (a write to a line the sending thread also
+                // writes) only when that thread is parked.
+                if shared.idle.load(Ordering::SeqCst) && shared.idle.swap(false, Ordering::SeqCst) {
                     thread.unpark();
                 }
             }
@@ -374,14 +380,17 @@ impl SpanProcessor for XraySpanProcessor {
                 shared.counters.spans_queued.fetch_sub(1, Ordering::SeqCst);
                 match full_or_gone {
                     TrySendError::Full(_) => {
-                        shared.counters.lose(Loss::QueueFull, 1);
-                        shared.counters.warn(
-                            Trouble::Loss(Loss::QueueFull),
-                            format_args!(
-                                "spans were dropped: the export queue ({capacity} spans) is full, \
-                                 they end faster than they can be sent"
-                            ),
-                        );
+                        // In a flood every span lands here: look at the clock for the warning
+                        // only every 1024th.
+                        if shared.counters.lose(Loss::QueueFull, 1) % 1024 == 1 {
+                            shared.counters.warn(
+                                Trouble::Loss(Loss::QueueFull),
+                                format_args!(
+                                    "spans were dropped: the export queue ({capacity} spans) is full, \
+                                     they end faster than they can be sent"
+                                ),
+                            );
+                        }
                     }
                     TrySendError::Disconnected(_) => shared.drop_at_shutdown(1),
                 }

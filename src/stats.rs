@@ -99,12 +99,23 @@ impl Trouble {
 const TROUBLE_KINDS: usize = 7;
 const LOG_INTERVAL_SECONDS: u64 = 60;
 
-/// The live counters.
+/// Starts a new cache line in a `#[repr(C)]` struct (a zero-sized field with this alignment):
+/// what the application's threads write must not share a line with what the sending thread
+/// writes, or every write on one core stalls the other.
 #[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct NewLine;
+
+/// The live counters: first those the application's threads write, then the sending thread's.
+#[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct Counters {
     pub(crate) spans_ended: AtomicU64,
-    pub(crate) spans_sent: AtomicU64,
     pub(crate) spans_queued: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    _sender: NewLine,
+    pub(crate) spans_sent: AtomicU64,
+    /// Per [`Loss`] except [`Loss::QueueFull`].
     lost: [AtomicU64; 6],
     pub(crate) datagrams_sent: AtomicU64,
     pub(crate) datagrams_refused: AtomicU64,
@@ -123,14 +134,21 @@ impl Counters {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts `n` spans lost for `loss`.
-    pub(crate) fn lose(&self, loss: Loss, n: u64) {
-        Counters::add(&self.lost[loss as usize], n);
+    /// Counts `n` spans lost for `loss`; the total so far.
+    pub(crate) fn lose(&self, loss: Loss, n: u64) -> u64 {
+        self.lost(loss).fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    fn lost(&self, loss: Loss) -> &AtomicU64 {
+        match loss {
+            Loss::QueueFull => &self.dropped_queue_full,
+            other => &self.lost[other as usize],
+        }
     }
 
     fn snapshot(&self) -> ExportStats {
         let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let lost = |loss: Loss| read(&self.lost[loss as usize]);
+        let lost = |loss: Loss| read(self.lost(loss));
         ExportStats {
             spans_ended: read(&self.spans_ended),
             spans_sent: read(&self.spans_sent),
