@@ -56,7 +56,7 @@ fn request(i: u64) {
 }
 
 fn loss(spans_per_second: u64, seconds: u64) {
-    let mut receiver = Receiver::start(None);
+    let mut receiver = Receiver::counting_documents(None);
     let (subscriber, xray) = pipeline(&receiver);
     let requests = spans_per_second / 2 * seconds;
     let per_request = Duration::from_secs_f64(2.0 / spans_per_second as f64);
@@ -88,7 +88,7 @@ fn loss(spans_per_second: u64, seconds: u64) {
 }
 
 fn bursts(size: u64, count: u64) {
-    let mut receiver = Receiver::start(None);
+    let mut receiver = Receiver::counting_documents(None);
     let (subscriber, xray) = pipeline(&receiver);
     tracing::subscriber::with_default(subscriber, || {
         for burst in 0..count {
@@ -110,7 +110,7 @@ fn bursts(size: u64, count: u64) {
 }
 
 fn drain(spans: u64) {
-    let mut receiver = Receiver::start(Some(4 << 20));
+    let mut receiver = Receiver::counting_documents(Some(4 << 20));
     let (subscriber, xray) = pipeline(&receiver);
     let start = Instant::now();
     tracing::subscriber::with_default(subscriber, || {
@@ -134,7 +134,7 @@ fn drain(spans: u64) {
 }
 
 fn flood(per_thread: u64) {
-    let mut receiver = Receiver::start(Some(4 << 20));
+    let mut receiver = Receiver::counting_documents(Some(4 << 20));
     let (subscriber, xray) = pipeline(&receiver);
     let dispatch = tracing::Dispatch::new(subscriber);
     let start = Instant::now();
