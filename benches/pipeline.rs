@@ -1,12 +1,15 @@
 //! The pipeline `install()` builds, measured on the application's thread:
 //!
-//! - `span/*`: one `info_span!` entered and closed, through this crate's layer (lean
-//!   tracing-opentelemetry settings, X-Ray ids and sampler, batch processor, the real exporter
-//!   sending to a drained loopback socket; and the same layer and provider with a discarding
-//!   exporter) against tracing-opentelemetry's default layer with
-//!   the SDK's batch processor and a discarding exporter, and with the same exporter as ours.
-//!   Target: xray-bridge ≤ 0.8× default. `span/layer_only/*` compares the two layers alone,
-//!   each span handed synchronously to a discarding exporter (no batch thread competing).
+//! - `span/*`: one `info_span!` entered and closed, in CPU time of the application's thread
+//!   (the sending and receiving threads compete for the same two cores, so wall time would
+//!   measure the scheduler): `span/xray_bridge` is the pipeline `build_layer()` builds (lean
+//!   tracing-opentelemetry settings, its X-Ray filter, X-Ray ids and sampler,
+//!   `XraySpanProcessor`, the real exporter sending to a drained loopback socket), against
+//!   tracing-opentelemetry's default layer with the SDK's batch processor and a discarding
+//!   exporter, and with this crate's exporter. Target: xray-bridge ≤ 0.8× default.
+//!   `span/layer_only/*` compares the two layers alone, each span handed synchronously to a
+//!   discarding exporter; `span/xray_bridge_layer/discard` is this crate's layer with the SDK's
+//!   batch processor and a discarding exporter.
 //! - `lambda/install`: building the whole pipeline in Lambda mode. Target ≤ 1 ms.
 //! - `lambda/invocation_10_spans`: a handler span with 10 children in Lambda mode, each sent as
 //!   it ends, then the flush. Target ≤ 150 µs.
@@ -16,13 +19,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Registry;
 use xray_bridge::XrayExporter;
+
+/// CPU time of the measuring thread.
+struct ThreadCpu;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, started: Self::Intermediate) -> Self::Value {
+        started.elapsed()
+    }
+    fn add(&self, a: &Self::Value, b: &Self::Value) -> Self::Value {
+        *a + *b
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuNanos
+    }
+}
+
+/// Formats CPU nanoseconds as criterion formats wall time.
+struct CpuNanos;
+
+impl ValueFormatter for CpuNanos {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = match typical {
+            t if t < 1e3 => (1.0, "ns (cpu)"),
+            t if t < 1e6 => (1e-3, "µs (cpu)"),
+            _ => (1e-6, "ms (cpu)"),
+        };
+        values.iter_mut().for_each(|v| *v *= factor);
+        unit
+    }
+    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+        let elements = match throughput {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => *n as f64,
+            _ => 1.0,
+        };
+        values.iter_mut().for_each(|v| *v = elements * 1e9 / *v);
+        "elem/s (cpu)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
 
 /// An exporter that drops everything: the floor for the SDK's own cost.
 #[derive(Debug)]
@@ -56,7 +113,7 @@ fn exporter_to(address: &str) -> xray_bridge::XrayExporterBuilder {
     XrayExporter::builder().with_daemon_address(address)
 }
 
-fn span_cost(c: &mut Criterion) {
+fn span_cost(c: &mut Criterion<ThreadCpu>) {
     let (address, stop) = drained_socket();
     let mut group = c.benchmark_group("span");
 
@@ -175,8 +232,16 @@ fn lambda(c: &mut Criterion) {
 }
 
 criterion_group! {
-    name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-    targets = span_cost, lambda
+    name = spans;
+    config = Criterion::default()
+        .with_measurement(ThreadCpu)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1));
+    targets = span_cost
 }
-criterion_main!(benches);
+criterion_group! {
+    name = lambdas;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
+    targets = lambda
+}
+criterion_main!(spans, lambdas);
