@@ -18,8 +18,9 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer as _;
 use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
-use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler};
+use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler, XraySpanProcessor};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,15 +29,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Box::new(XrayPropagator::default()),
     ]));
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(XrayExporter::builder().build()?)
+        .with_span_processor(XraySpanProcessor::builder(XrayExporter::builder().build()?).build()?)
         .with_id_generator(XrayIdGenerator::default())
         .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
         .with_resource(Resource::builder().with_service_name("orders-api").build())
         .build();
     tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("orders-api")))
-        .with(tracing_subscriber::fmt::layer())
-        .with(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        // RUST_LOG filters the printed logs only, not what reaches X-Ray.
+        .with(tracing_subscriber::fmt::layer().with_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        ))
         .init();
 
     let app = axum::Router::new()

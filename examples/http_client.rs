@@ -14,7 +14,7 @@ use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use xray_bridge::http::XrayMiddleware;
-use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator};
+use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySpanProcessor};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let exporter = XrayExporter::builder().build()?;
     let stats = exporter.stats_handle();
     let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
+        .with_span_processor(XraySpanProcessor::builder(exporter).build()?)
         .with_id_generator(XrayIdGenerator::default())
         .with_resource(Resource::builder().with_service_name("order-poller").build())
         .build();

@@ -3,8 +3,8 @@
 //! Three `POST /orders` requests run through a custom authorizer and a business handler that
 //! queries PostgreSQL, publishes to SNS and charges a third-party payments API; the last request
 //! fails because the payments API answers 503. `xray_bridge::builder()` builds the pipeline:
-//! spans go through the SDK's batch processor to [`xray_bridge::XrayExporter`], which sends one
-//! UDP datagram per X-Ray document.
+//! spans go through [`xray_bridge::XraySpanProcessor`] to [`xray_bridge::XrayExporter`], which
+//! sends each request's documents as one UDP datagram (subsegments inside their segment).
 //!
 //! ```text
 //! cargo run --example quickstart
