@@ -20,63 +20,20 @@
 //! `cargo bench --bench delivery -- loss 20000 10` (or `bursts 1000 20`, `drain 400000`,
 //! `flood 250000`) runs one measurement.
 
-#[path = "../tests/support/receiver.rs"]
-mod receiver;
+#[path = "../tests/support/load.rs"]
+mod load;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use receiver::Receiver;
-
-use tracing_subscriber::layer::SubscriberExt;
-
-fn pipeline(receiver: &Receiver) -> (impl tracing::Subscriber + Send + Sync, xray_bridge::XrayGuard) {
-    let (layer, xray) = xray_bridge::builder()
-        .service_name("delivery")
-        .with_lambda_mode(false)
-        .exporter(xray_bridge::XrayExporter::builder().with_daemon_address(receiver.address.to_string()))
-        .build_layer()
-        .expect("pipeline");
-    (tracing_subscriber::registry().with(layer), xray)
-}
-
-/// One request: a server span with the usual HTTP fields and one child.
-fn request(i: u64) {
-    let server = tracing::info_span!(
-        "GET /orders/{id}",
-        otel.kind = "server",
-        http.request.method = "GET",
-        url.path = "/orders/42",
-        http.route = "/orders/{id}",
-        http.response.status_code = 200,
-        request = i
-    );
-    let _entered = server.enter();
-    tracing::info_span!("load order", order.id = 42).in_scope(|| {});
-}
+use load::Receiver;
 
 fn loss(spans_per_second: u64, seconds: u64) {
     let mut receiver = Receiver::counting_documents(None);
-    let (subscriber, xray) = pipeline(&receiver);
-    let requests = spans_per_second / 2 * seconds;
-    let per_request = Duration::from_secs_f64(2.0 / spans_per_second as f64);
-    // Sleep to the schedule every ~2 ms of requests, as a server's threads would free the core.
-    let step = (spans_per_second / 1000).max(1);
-    tracing::subscriber::with_default(subscriber, || {
-        let start = Instant::now();
-        for i in 0..requests {
-            request(i);
-            if i % step == 0 {
-                let due = start + per_request * (i as u32 + 1);
-                if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                    std::thread::sleep(wait);
-                }
-            }
-        }
-    });
+    let (dispatch, xray) = load::pipeline(receiver.address);
+    let offered = load::offer_requests(&dispatch, spans_per_second, seconds);
     xray.flush().ok();
     let received = receiver.finish();
-    let offered = requests * 2;
     println!(
         "loss rate={spans_per_second}/s seconds={seconds} offered={offered} received={} datagrams={} kernel_drops={} loss={:.2}% stats={:?}",
         received.documents,
@@ -89,8 +46,8 @@ fn loss(spans_per_second: u64, seconds: u64) {
 
 fn bursts(size: u64, count: u64) {
     let mut receiver = Receiver::counting_documents(None);
-    let (subscriber, xray) = pipeline(&receiver);
-    tracing::subscriber::with_default(subscriber, || {
+    let (dispatch, xray) = load::pipeline(receiver.address);
+    tracing::dispatcher::with_default(&dispatch, || {
         for burst in 0..count {
             for i in 0..size {
                 tracing::info_span!("work", otel.kind = "server", request = burst * size + i).in_scope(|| {});
@@ -111,9 +68,9 @@ fn bursts(size: u64, count: u64) {
 
 fn drain(spans: u64) {
     let mut receiver = Receiver::counting_documents(Some(4 << 20));
-    let (subscriber, xray) = pipeline(&receiver);
+    let (dispatch, xray) = load::pipeline(receiver.address);
     let start = Instant::now();
-    tracing::subscriber::with_default(subscriber, || {
+    tracing::dispatcher::with_default(&dispatch, || {
         for i in 0..spans {
             tracing::info_span!("work", otel.kind = "server", request = i).in_scope(|| {});
         }
@@ -135,31 +92,14 @@ fn drain(spans: u64) {
 
 fn flood(per_thread: u64) {
     let mut receiver = Receiver::counting_documents(Some(4 << 20));
-    let (subscriber, xray) = pipeline(&receiver);
-    let dispatch = tracing::Dispatch::new(subscriber);
+    let (dispatch, xray) = load::pipeline(receiver.address);
     let start = Instant::now();
-    std::thread::scope(|scope| {
-        for thread in 0..4 {
-            let dispatch = dispatch.clone();
-            scope.spawn(move || {
-                tracing::dispatcher::with_default(&dispatch, || {
-                    for i in 0..per_thread {
-                        tracing::info_span!("job", otel.kind = "server", thread, i).in_scope(|| {});
-                    }
-                })
-            });
-        }
-    });
+    load::flood(&dispatch, 4, per_thread);
     let produced = start.elapsed();
     xray.flush().ok();
     let received = receiver.finish();
     let s = xray.stats();
-    let lost = s.spans_refused
-        + s.spans_send_failed
-        + s.spans_dropped_queue_full
-        + s.spans_dropped_too_large
-        + s.spans_dropped_invalid_trace_id
-        + s.spans_dropped_at_shutdown;
+    let lost = load::lost(&s);
     println!(
         "flood threads=4 spans={} produced_in={:.2}s ended={} sent={} dropped_queue_full={} other_losses={} queued={} \
          identity_holds={} received={} kernel_drops={} received_plus_drops_equals_sent={}",

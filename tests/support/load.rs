@@ -1,12 +1,93 @@
-//! A receiver for load tests and benchmarks: a socket on 127.0.0.1:0, with the kernel's default
-//! receive buffer or a chosen one, drained by a thread that counts datagrams, bytes and, when
-//! asked, the documents in them (embedded subsegments included: each has one `start_time`).
+//! Load for tests and benchmarks: the pipeline `build_layer()` builds, the spans a server's
+//! requests make (offered steadily, or flooded from several threads), and a receiver: a socket
+//! on 127.0.0.1:0 with the kernel's default receive buffer or a chosen one, drained by a thread
+//! that counts datagrams, bytes and, when asked, the documents in them (embedded subsegments
+//! included: each has one `start_time`).
 #![allow(dead_code)] // each user takes part of it
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use tracing_subscriber::layer::SubscriberExt;
+use xray_bridge::{ExportStats, XrayExporter, XrayGuard};
+
+/// The pipeline `build_layer()` builds with its defaults, sending to `daemon`.
+pub fn pipeline(daemon: SocketAddr) -> (tracing::Dispatch, XrayGuard) {
+    let (layer, xray) = xray_bridge::builder()
+        .service_name("delivery")
+        .with_lambda_mode(false)
+        .exporter(XrayExporter::builder().with_daemon_address(daemon.to_string()))
+        .build_layer()
+        .expect("pipeline");
+    (
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+        xray,
+    )
+}
+
+/// One request: a server span with the usual HTTP fields and one child.
+pub fn request(i: u64) {
+    let _server = tracing::info_span!(
+        "GET /orders/{id}",
+        otel.kind = "server",
+        http.request.method = "GET",
+        url.path = "/orders/42",
+        http.route = "/orders/{id}",
+        http.response.status_code = 200,
+        request = i
+    )
+    .entered();
+    tracing::info_span!("load order", order.id = 42).in_scope(|| {});
+}
+
+/// Requests offered steadily, `spans_per_second` spans (two a request) for `seconds`, sleeping
+/// to the schedule every millisecond's worth as a server's threads would free the core; the
+/// spans offered.
+pub fn offer_requests(dispatch: &tracing::Dispatch, spans_per_second: u64, seconds: u64) -> u64 {
+    let requests = spans_per_second / 2 * seconds;
+    let per_request = Duration::from_secs_f64(2.0 / spans_per_second as f64);
+    let step = (spans_per_second / 2000).max(1);
+    tracing::dispatcher::with_default(dispatch, || {
+        let start = Instant::now();
+        for i in 0..requests {
+            request(i);
+            if i % step == step - 1 {
+                let due = start + per_request * (i as u32 + 1);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+    });
+    requests * 2
+}
+
+/// `threads` threads each ending `per_thread` spans as fast as they can.
+pub fn flood(dispatch: &tracing::Dispatch, threads: u64, per_thread: u64) {
+    std::thread::scope(|scope| {
+        for thread in 0..threads {
+            scope.spawn(move || {
+                tracing::dispatcher::with_default(dispatch, || {
+                    for i in 0..per_thread {
+                        tracing::info_span!("job", otel.kind = "server", thread, i).in_scope(|| {});
+                    }
+                })
+            });
+        }
+    });
+}
+
+/// Every loss counter, added up.
+pub fn lost(stats: &ExportStats) -> u64 {
+    stats.spans_refused
+        + stats.spans_send_failed
+        + stats.spans_dropped_queue_full
+        + stats.spans_dropped_too_large
+        + stats.spans_dropped_invalid_trace_id
+        + stats.spans_dropped_at_shutdown
+}
 
 /// The draining socket.
 pub struct Receiver {
