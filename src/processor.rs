@@ -27,12 +27,16 @@ use crate::XrayExporter;
 
 /// Spans the queue holds by default (the SDK batch processor's default too).
 const DEFAULT_QUEUE_SIZE: usize = 2048;
+/// The largest queue: its slots (about 360 bytes each) are allocated when it is built.
+const MAX_QUEUE_SIZE: usize = 1 << 20;
 /// How long the thread waits for more spans before it sends what arrived.
 const TICK: Duration = Duration::from_millis(1);
 /// Spans handed to the exporter at a time.
 const CHUNK: usize = 64;
 /// How long a backlog may last before it counts as sustained (see [`Overload`]).
 const SUSTAINED: Duration = Duration::from_millis(50);
+/// How long the sending thread, at shutdown, waits for spans still on their way into the queue.
+const SWEEP_LIMIT: Duration = Duration::from_millis(50);
 /// How long [`SpanProcessor::force_flush`] waits at most.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -69,7 +73,7 @@ enum Delivery {
     Queued {
         queue: SyncSender<SpanData>,
         thread: Thread,
-        worker: Mutex<Option<JoinHandle<Receiver<SpanData>>>>,
+        worker: Mutex<Option<JoinHandle<()>>>,
         capacity: usize,
     },
 }
@@ -103,11 +107,12 @@ impl XraySpanProcessorBuilder {
     }
 
     fn build_with(self, environment: Option<&str>) -> Result<XraySpanProcessor, BuildError> {
+        let usable = |spans: &usize| (1..=MAX_QUEUE_SIZE).contains(spans);
         let capacity = match (self.queue_size, environment) {
-            (Some(0), _) => return Err(invalid("with_queue_size", "0")),
-            (Some(spans), _) => spans,
+            (Some(spans), _) if usable(&spans) => spans,
+            (Some(spans), _) => return Err(invalid("with_queue_size", &spans.to_string())),
             (None, Some(value)) => match value.trim().parse::<usize>() {
-                Ok(spans) if spans > 0 => spans,
+                Ok(spans) if usable(&spans) => spans,
                 _ => return Err(invalid(config::OTEL_BSP_MAX_QUEUE_SIZE, value)),
             },
             (None, None) => DEFAULT_QUEUE_SIZE,
@@ -120,7 +125,7 @@ impl XraySpanProcessorBuilder {
             stopping: AtomicBool::new(false),
             abandon: AtomicBool::new(false),
             finished: AtomicBool::new(false),
-            enqueued: AtomicU64::new(0),
+            offered: AtomicU64::new(0),
             processed: AtomicU64::new(0),
             waiters: AtomicUsize::new(0),
             progress: Mutex::new(()),
@@ -150,11 +155,18 @@ impl XraySpanProcessorBuilder {
     }
 }
 
+/// `timeout` from now; a timeout too long to add is a day.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(24 * 60 * 60))
+}
+
 fn invalid(source: &'static str, value: &str) -> BuildError {
     BuildError::InvalidValue {
         source,
         value: value.to_owned(),
-        reason: "the queue size must be a whole number of spans above 0".into(),
+        reason: format!("the queue size must be a whole number of spans from 1 to {MAX_QUEUE_SIZE}"),
     }
 }
 
@@ -168,9 +180,10 @@ impl XraySpanProcessor {
         }
     }
 
-    /// Wakes the sending thread and waits until every span queued so far is accounted for.
+    /// Wakes the sending thread and waits until every span offered to the queue so far is
+    /// accounted for.
     fn drain(&self, deadline: Instant) -> bool {
-        let target = self.shared.enqueued.load(Ordering::SeqCst);
+        let target = self.shared.offered.load(Ordering::SeqCst);
         if let Delivery::Queued { thread, .. } = &self.delivery {
             thread.unpark();
         }
@@ -217,15 +230,16 @@ struct Shared {
     stopping: AtomicBool,
     /// The sending thread is parked with nothing queued: the next span must wake it.
     idle: AtomicBool,
-    /// Spans put in the queue since the start.
-    enqueued: AtomicU64,
+    /// Spans offered to the queue since the start (taken or not).
+    offered: AtomicU64,
     _sender: NewLine,
     exporter: Mutex<XrayExporter>,
     /// Shutdown's time ran out: the spans still queued are dropped (and counted).
     abandon: AtomicBool,
     /// The sending thread has returned.
     finished: AtomicBool,
-    /// Spans taken from the queue and accounted for since the start.
+    /// Spans offered to the queue and accounted for since the start: taken and sent (or
+    /// dropped at shutdown), or refused by a full queue.
     processed: AtomicU64,
     /// Threads waiting in [`Shared::wait_for`].
     waiters: AtomicUsize,
@@ -236,7 +250,7 @@ struct Shared {
 impl Shared {
     /// The sending thread: takes what is queued, sends it, and sleeps a tick while spans keep
     /// arriving, or until woken when none do.
-    fn run(&self, receiver: Receiver<SpanData>) -> Receiver<SpanData> {
+    fn run(&self, receiver: Receiver<SpanData>) {
         // Nothing the export path does may itself become telemetry (no feedback loop).
         let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut chunk = Vec::with_capacity(CHUNK);
@@ -264,16 +278,34 @@ impl Shared {
                 std::thread::park_timeout(TICK);
             } else {
                 self.idle.store(true, Ordering::SeqCst);
-                if self.counters.spans_queued.load(Ordering::SeqCst) == 0
-                    && !self.stopping.load(Ordering::SeqCst)
-                {
+                if self.stopping.load(Ordering::SeqCst) {
+                    // Back to the top, to end.
+                } else if self.counters.spans_queued.load(Ordering::SeqCst) == 0 {
                     std::thread::park();
+                } else {
+                    // A span is on its way into the queue (its thread may have been
+                    // descheduled): wait a tick rather than spin.
+                    std::thread::park_timeout(TICK);
                 }
                 self.idle.store(false, Ordering::SeqCst);
             }
         }
+        // A span whose `on_end` passed the shutdown check just before shutdown began may still
+        // be on its way into the queue: it was counted as queued first, so sweep until none is.
+        let give_up = Instant::now() + SWEEP_LIMIT;
+        loop {
+            let left = receiver.try_iter().count() as u64;
+            if left > 0 {
+                self.counters.spans_queued.fetch_sub(left, Ordering::SeqCst);
+                self.drop_at_shutdown(left);
+                self.accounted(left);
+            }
+            if self.counters.spans_queued.load(Ordering::SeqCst) == 0 || Instant::now() > give_up {
+                break;
+            }
+            std::thread::yield_now();
+        }
         self.finished.store(true, Ordering::SeqCst);
-        receiver
     }
 
     /// Sends (or, once shutdown's time is up, drops) spans taken from the queue.
@@ -288,7 +320,12 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .send_batch(chunk, pacing);
         }
-        self.processed.fetch_add(taken, Ordering::SeqCst);
+        self.accounted(taken);
+    }
+
+    /// Counts `spans` offered to the queue as accounted for, and wakes flushes waiting on them.
+    fn accounted(&self, spans: u64) {
+        self.processed.fetch_add(spans, Ordering::SeqCst);
         if self.waiters.load(Ordering::SeqCst) > 0 {
             let _progress = self.progress.lock().unwrap_or_else(PoisonError::into_inner);
             self.progressed.notify_all();
@@ -336,7 +373,16 @@ impl SpanProcessor for XraySpanProcessor {
         }
         let shared = &*self.shared;
         Counters::add(&shared.counters.spans_ended, 1);
+        let queued = matches!(self.delivery, Delivery::Queued { .. });
+        if queued {
+            // Counted as queued before the shutdown check, so that shutdown can wait for every
+            // span that passed it (and so that the sending thread never counts one out first).
+            shared.counters.spans_queued.fetch_add(1, Ordering::SeqCst);
+        }
         if shared.stopping.load(Ordering::SeqCst) {
+            if queued {
+                shared.counters.spans_queued.fetch_sub(1, Ordering::SeqCst);
+            }
             shared.drop_at_shutdown(1);
             return;
         }
@@ -365,11 +411,10 @@ impl SpanProcessor for XraySpanProcessor {
                 .send_batch(std::slice::from_ref(&span), Pacing::Unpaced);
             return;
         };
-        // Counted as queued before it is, so that the sending thread never counts it out first.
-        shared.counters.spans_queued.fetch_add(1, Ordering::SeqCst);
+        // Offered before it is in the queue: a flush that follows this span's end waits for it.
+        shared.offered.fetch_add(1, Ordering::SeqCst);
         match queue.try_send(span) {
             Ok(()) => {
-                shared.enqueued.fetch_add(1, Ordering::SeqCst);
                 // A plain read first: the swap (a write to a line the sending thread also
                 // writes) only when that thread is parked.
                 if shared.idle.load(Ordering::SeqCst) && shared.idle.swap(false, Ordering::SeqCst) {
@@ -378,6 +423,7 @@ impl SpanProcessor for XraySpanProcessor {
             }
             Err(full_or_gone) => {
                 shared.counters.spans_queued.fetch_sub(1, Ordering::SeqCst);
+                shared.accounted(1);
                 match full_or_gone {
                     TrySendError::Full(_) => {
                         // In a flood every span lands here: look at the clock for the warning
@@ -399,7 +445,10 @@ impl SpanProcessor for XraySpanProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        if self.drain(Instant::now() + FLUSH_TIMEOUT) {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        if self.drain(deadline_after(FLUSH_TIMEOUT)) {
             Ok(())
         } else {
             Err(OTelSdkError::Timeout(FLUSH_TIMEOUT))
@@ -411,7 +460,7 @@ impl SpanProcessor for XraySpanProcessor {
         if shared.stopping.swap(true, Ordering::SeqCst) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let Delivery::Queued { thread, worker, .. } = &self.delivery else {
             return Ok(());
         };
@@ -429,14 +478,7 @@ impl SpanProcessor for XraySpanProcessor {
             std::thread::sleep(Duration::from_millis(1));
         }
         if let (true, Some(handle)) = (shared.finished.load(Ordering::SeqCst), handle) {
-            if let Ok(receiver) = handle.join() {
-                // Spans that raced into the queue with the shutdown.
-                let left = receiver.try_iter().count() as u64;
-                if left > 0 {
-                    shared.counters.spans_queued.fetch_sub(left, Ordering::SeqCst);
-                    shared.drop_at_shutdown(left);
-                }
-            }
+            let _ = handle.join();
         }
         if drained {
             Ok(())
@@ -495,7 +537,7 @@ mod tests {
         let err = builder().build_with(Some("lots")).expect_err("rejected");
         assert_eq!(
             err.to_string(),
-            "invalid OTEL_BSP_MAX_QUEUE_SIZE value \"lots\": the queue size must be a whole number of spans above 0"
+            "invalid OTEL_BSP_MAX_QUEUE_SIZE value \"lots\": the queue size must be a whole number of spans from 1 to 1048576"
         );
         let err = builder()
             .with_queue_size(0)
@@ -503,6 +545,14 @@ mod tests {
             .expect_err("rejected");
         assert!(
             err.to_string().starts_with("invalid with_queue_size value \"0\""),
+            "{err}"
+        );
+        let huge = usize::MAX.to_string();
+        let err = builder()
+            .build_with(Some(&huge))
+            .expect_err("rejected, not allocated");
+        assert!(
+            err.to_string().starts_with("invalid OTEL_BSP_MAX_QUEUE_SIZE"),
             "{err}"
         );
     }

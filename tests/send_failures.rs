@@ -165,3 +165,19 @@ fn shutdown_with_spans_in_flight_returns_within_its_bound() {
         (after.spans_ended + 1, after.spans_dropped_at_shutdown + 1)
     );
 }
+
+#[test]
+fn shutdown_without_a_time_limit_and_flush_after_shutdown_return_at_once() {
+    let daemon = support::Daemon::start();
+    let exporter = XrayExporter::builder()
+        .with_daemon_address(daemon.address().to_string())
+        .build()
+        .unwrap();
+    let processor = XraySpanProcessor::builder(exporter).build().unwrap();
+    processor.on_end(span(1));
+    let started = Instant::now();
+    processor.shutdown_with_timeout(Duration::MAX).unwrap();
+    assert!(processor.force_flush().is_err(), "already shut down");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(daemon.receive(1).len(), 1);
+}
