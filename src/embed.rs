@@ -13,6 +13,10 @@ use std::collections::HashMap;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
+/// How deep subsegments nest inside one datagram; deeper ones are sent on their own (which
+/// also bounds the recursion that packs a family).
+pub(crate) const MAX_NESTING: usize = 32;
+
 /// The key that holds embedded subsegments.
 const SUBSEGMENTS: &[u8] = b",\"subsegments\":[";
 
@@ -45,13 +49,18 @@ impl Family {
             .map(|(i, span)| ((span.span_context.span_id(), span.span_context.trace_id()), i))
             .collect();
         // Children end before their parents: walking backwards keeps each parent's children in
-        // the order they ended.
+        // the order they ended, and meets every parent (and its depth) before its children.
+        let mut depth = vec![0; count];
         for (i, span) in batch.iter().enumerate().rev() {
             if role(i) != Role::Child || span.parent_span_is_remote {
                 continue;
             }
             let key = (span.parent_span_id, span.span_context.trace_id());
-            if let Some(&parent) = holders.get(&key).filter(|&&parent| parent > i) {
+            let parent = holders
+                .get(&key)
+                .filter(|&&parent| parent > i && depth[parent] + 1 < MAX_NESTING);
+            if let Some(&parent) = parent {
+                depth[i] = depth[parent] + 1;
                 family.embedded[i] = true;
                 family.next_sibling[i] = family.first_child[parent];
                 family.first_child[parent] = Some(i);

@@ -7,6 +7,7 @@
 //! spans it carries are counted only once its fate is known: sent, refused, or failed.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,9 +18,6 @@ use crate::pacer::Pacer;
 use crate::segment::{Segment, MAX_DATAGRAM_BYTES};
 use crate::stats::{Counters, Loss, Trouble};
 
-/// How deep subsegments nest inside one datagram; deeper ones are sent on their own.
-const MAX_NESTING: usize = 32;
-
 /// The sending side of one exporter.
 #[derive(Debug)]
 pub(crate) struct Outbox {
@@ -29,6 +27,9 @@ pub(crate) struct Outbox {
     encoder: Encoder,
     pacer: Pacer,
     in_flight: Option<InFlight>,
+    /// The spans of the last datagram counted as sent: a refusal the network reports only
+    /// after that (a daemon that is not on this host) moves them to refused.
+    last_sent: Option<u64>,
 }
 
 /// Whether datagrams wait for the [`Pacer`].
@@ -72,6 +73,7 @@ impl Outbox {
             encoder: Encoder::default(),
             pacer: Pacer::new(Instant::now()),
             in_flight: None,
+            last_sent: None,
         }
     }
 
@@ -88,7 +90,7 @@ impl Outbox {
         if !family.has_children(root) {
             return self.send_span(names[root], documents[root], pacing);
         }
-        if let Some(packed) = self.pack(root, names, documents, family, pacing, 0) {
+        if let Some(packed) = self.pack(root, names, documents, family, pacing) {
             self.send_packed(&packed, pacing);
         }
     }
@@ -127,7 +129,6 @@ impl Outbox {
         documents: &mut [&mut [Segment<'_>]],
         family: &Family,
         pacing: Pacing,
-        depth: usize,
     ) -> Option<Packed> {
         let own = self
             .encode(names[node], &mut documents[node][0])
@@ -144,12 +145,9 @@ impl Outbox {
             spans: 1,
         };
         let mut nested = 0;
+        // Families nest at most `embed::MAX_NESTING` deep, and so does this recursion.
         for child in family.children(node) {
-            if depth + 1 >= MAX_NESTING {
-                self.send(child, names, documents, family, pacing);
-                continue;
-            }
-            let Some(child) = self.pack(child, names, documents, family, pacing, depth + 1) else {
+            let Some(child) = self.pack(child, names, documents, family, pacing) else {
                 continue;
             };
             if parent.datagram.len() + embed::added_bytes(child.json(), nested) <= MAX_DATAGRAM_BYTES {
@@ -260,27 +258,51 @@ impl Outbox {
     /// being sent, which that datagram belongs to unless it completed spans of its own.
     fn resolve(&mut self, refused: bool, current: &mut Option<Loss>) {
         let Some(flight) = self.in_flight.take() else {
+            if refused {
+                self.refused_after_the_fact();
+            }
             return;
         };
+        self.last_sent = None;
         if refused {
             Counters::add(&self.counters.datagrams_refused, 1);
-            self.counters.warn(
-                Trouble::Loss(Loss::Refused),
-                format_args!(
-                    "the X-Ray daemon's address {} refused a datagram: is the daemon running there?",
-                    self.daemon
-                ),
-            );
+            self.say_refused();
         } else {
             Counters::add(&self.counters.datagrams_sent, 1);
         }
         match flight.completes {
+            Some((spans, None)) if !refused => {
+                self.last_sent = Some(spans);
+                self.finish(spans, None);
+            }
             Some((spans, failure)) => self.finish(spans, failure.or(refused.then_some(Loss::Refused))),
             None if refused => {
                 current.get_or_insert(Loss::Refused);
             }
             None => {}
         }
+    }
+
+    /// The network reported a refusal after the last datagram was counted as sent: its spans
+    /// (when known) move from sent to refused.
+    fn refused_after_the_fact(&mut self) {
+        if let Some(spans) = self.last_sent.take() {
+            self.counters.spans_sent.fetch_sub(spans, Ordering::Relaxed);
+            self.counters.datagrams_sent.fetch_sub(1, Ordering::Relaxed);
+            self.counters.lose(Loss::Refused, spans);
+            Counters::add(&self.counters.datagrams_refused, 1);
+        }
+        self.say_refused();
+    }
+
+    fn say_refused(&self) {
+        self.counters.warn(
+            Trouble::Loss(Loss::Refused),
+            format_args!(
+                "the X-Ray daemon's address {} refused a datagram: is the daemon running there?",
+                self.daemon
+            ),
+        );
     }
 
     /// Counts `spans` whose every datagram's fate is known.
