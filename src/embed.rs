@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 
+use crate::segment::Segment;
+
 /// How deep subsegments nest inside one datagram; deeper ones are sent on their own (which
 /// also bounds the recursion that packs a family).
 pub(crate) const MAX_NESTING: usize = 32;
@@ -88,12 +90,22 @@ impl Family {
 /// What a span's document may do in a [`Family`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
-    /// Neither hold nor be held (two documents, in progress, rejected).
+    /// Neither hold nor be held (in progress, rejected, two documents not one inside the
+    /// other).
     Alone,
     /// Hold children only (a segment).
     Parent,
     /// Hold children, or travel inside its parent (a subsegment).
     Child,
+}
+
+/// Whether a span's documents are its subsegment and the segment around it (the second the
+/// parent of the first), which travel as one datagram with the first inside the second.
+pub(crate) fn is_wrapped(documents: &[Segment<'_>]) -> bool {
+    match documents {
+        [inner, outer] => !inner.in_progress && !outer.in_progress && inner.parent_id == Some(outer.id),
+        _ => false,
+    }
 }
 
 /// The bytes `child` adds to `parent` when nested after `nested` earlier children.

@@ -10,7 +10,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 use crate::config::{self, Environment};
-use crate::embed::{Family, Role};
+use crate::embed::{self, Family, Role};
 use crate::emitter::{DaemonAddress, Emitter};
 use crate::error::BuildError;
 use crate::id::now_epoch_seconds;
@@ -243,13 +243,14 @@ impl XrayExporter {
     }
 }
 
-/// What a span's documents may do in a [`Family`]: only a span of one finished document holds
-/// others, and only a subsegment travels inside another.
+/// What a span's documents may do in a [`Family`]: a finished span holds others, and only a
+/// span whose one document is a subsegment travels inside another.
 fn role(documents: &[Segment<'_>]) -> Role {
     match documents {
         [one] if one.in_progress => Role::Alone,
         [one] if one.document_type == DocumentType::Subsegment => Role::Child,
         [_] => Role::Parent,
+        wrapped if embed::is_wrapped(wrapped) => Role::Parent,
         _ => Role::Alone,
     }
 }

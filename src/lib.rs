@@ -50,8 +50,10 @@
 //!
 //! ## What ends up where
 //!
-//! A span without a parent, and every `Server` or `Consumer` span, is a **segment**; other spans
-//! are **subsegments** of their parent. HTTP, database, AWS SDK and exception attributes fill the
+//! Every `Server` or `Consumer` span, and every span without a parent, is a **segment**; other
+//! spans are **subsegments** of their parent. A root span that serves no request (an
+//! `info_span!` job or command) is a segment named after the service with the span inside it as
+//! a subsegment, so that the service, not each job, is the node on the service map. HTTP, database, AWS SDK and exception attributes fill the
 //! `http`, `sql`, `aws` and `cause` blocks; attributes named in
 //! [`XrayExporterBuilder::with_indexed_attributes`] become annotations, the rest metadata.
 //! The README lists every rule and where this crate deliberately differs from the reference.

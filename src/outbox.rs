@@ -87,7 +87,7 @@ impl Outbox {
         family: &Family,
         pacing: Pacing,
     ) {
-        if !family.has_children(root) {
+        if !family.has_children(root) && !embed::is_wrapped(documents[root]) {
             return self.send_span(names[root], documents[root], pacing);
         }
         if let Some(packed) = self.pack(root, names, documents, family, pacing) {
@@ -158,7 +158,45 @@ impl Outbox {
                 self.send_packed(&child, pacing);
             }
         }
+        if embed::is_wrapped(documents[node]) {
+            return self.wrap(node, names, documents, parent, pacing);
+        }
         Some(parent)
+    }
+
+    /// The span's own packed subsegment `inner` inside the segment around it (its second
+    /// document). If the two do not fit together, each goes on its own and the span's fate
+    /// follows its segment's datagram.
+    fn wrap(
+        &mut self,
+        node: usize,
+        names: &[&str],
+        documents: &mut [&mut [Segment<'_>]],
+        mut inner: Packed,
+        pacing: Pacing,
+    ) -> Option<Packed> {
+        let outer = self
+            .encode(names[node], &mut documents[node][1])
+            .map(<[u8]>::to_vec);
+        let Some(mut outer) = outer else {
+            // The span is counted lost; what travelled inside its subsegment still goes.
+            inner.spans -= 1;
+            self.finish(1, Some(Loss::TooLarge));
+            return Some(inner);
+        };
+        if outer.len() + embed::added_bytes(inner.json(), 0) <= MAX_DATAGRAM_BYTES {
+            embed::nest(&mut outer, inner.json(), 0);
+            return Some(Packed {
+                datagram: outer,
+                spans: inner.spans,
+            });
+        }
+        inner.spans -= 1;
+        self.send_packed(&inner, pacing);
+        Some(Packed {
+            datagram: outer,
+            spans: 1,
+        })
     }
 
     /// Sends a family as one datagram.

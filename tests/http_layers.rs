@@ -31,11 +31,7 @@ impl Pipeline {
 
     fn documents(&self, count: usize) -> Vec<Json> {
         self.provider.force_flush().unwrap();
-        self.daemon
-            .receive(count)
-            .iter()
-            .map(|d| support::document(d))
-            .collect()
+        self.daemon.documents(count)
     }
 }
 
@@ -82,18 +78,31 @@ async fn a_call_links_client_subsegment_and_server_segment() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let documents = pipeline.documents(3);
+    let documents = pipeline.documents(4);
     let text = serde_json::to_string(&documents).unwrap();
     assert!(
         !text.contains("top-secret") && !text.contains("secret@"),
         "no credentials: {text}"
     );
 
+    // The caller's root span is its service's segment, with the span as a subsegment.
+    let caller = documents
+        .iter()
+        .find(|d| d["name"] == "orders-api" && d["http"].is_null())
+        .expect("the caller's segment");
     let root = by_name(&documents, "checkout");
     let client = by_name(&documents, "127.0.0.1");
-    let server_doc = by_name(&documents, "orders-api");
+    let server_doc = documents
+        .iter()
+        .find(|d| d["name"] == "orders-api" && d["http"].is_object())
+        .expect("the server's segment");
     let trace_id = &root["trace_id"];
     assert!(documents.iter().all(|d| &d["trace_id"] == trace_id));
+    assert_eq!(
+        (caller["name"].clone(), caller.get("type")),
+        (json!("orders-api"), None)
+    );
+    assert_eq!(root["parent_id"], caller["id"]);
     assert_eq!(client["parent_id"], root["id"]);
     assert_eq!(
         server_doc["parent_id"], client["id"],
@@ -131,7 +140,7 @@ async fn statuses_become_error_throttle_and_fault() {
             .await
             .unwrap();
     }
-    let documents = pipeline.documents(6);
+    let documents = pipeline.documents(9);
     let flags = |status: i64| -> Vec<(Json, Json, Json)> {
         documents
             .iter()

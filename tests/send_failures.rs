@@ -121,7 +121,9 @@ fn a_daemon_that_starts_later_gets_the_next_spans_within_milliseconds() {
     let n = daemon
         .recv(&mut buffer)
         .expect("sent within 50 ms, without a flush");
-    assert_eq!(support::document(&buffer[..n])["name"], "job");
+    let document = support::document(&buffer[..n]);
+    assert_eq!(document["name"], "patient");
+    assert_eq!(document["subsegments"][0]["name"], "job");
     xray.flush().unwrap();
     let stats = xray.stats();
     assert_eq!(

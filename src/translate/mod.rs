@@ -95,8 +95,9 @@ const REMOTE_KEYS: KeySet = KeySet::of(&[
 const TRACE_ID_MAX_AGE_SECONDS: i64 = 28 * 24 * 60 * 60;
 const TRACE_ID_MAX_AHEAD_SECONDS: i64 = 5 * 60;
 
-/// Translates `span` into one document, or two for a Client/Producer/Consumer span marked
-/// `aws.span.kind = LOCAL_ROOT` (a dependency subsegment, then the service segment).
+/// Translates `span` into one document, or two (the span's subsegment, then the segment of the
+/// service around it, its parent) for a root span that does not serve a request and for a
+/// Client/Producer/Consumer span marked `aws.span.kind = LOCAL_ROOT`.
 pub(crate) fn translate<'a>(
     span: &'a SpanData,
     resource: &'a ResourceInfo,
@@ -133,7 +134,11 @@ fn translate_span<'a>(
     let own_id = span.span_context.span_id();
     let parent = parent_id(span);
     let local_root = attrs.str(Known::AwsSpanKind) == Some("LOCAL_ROOT");
+    let serves = matches!(span.span_kind, SpanKind::Server | SpanKind::Consumer);
     if !local_root {
+        if parent == SpanId::INVALID && !serves {
+            return ctx.split_root(&mut attrs, own_id, out);
+        }
         out.push(ctx.build(&mut attrs, own_id, parent, false)?);
         return Ok(());
     }
@@ -169,34 +174,42 @@ fn translate_span<'a>(
     if let Some(local) = attrs.str(Known::AwsLocalService).filter(|s| !s.is_empty()) {
         service.name = Cow::Borrowed(local);
     }
-    service.http = None;
-    if let Some(aws) = &mut service.aws {
-        aws.operation = None;
-        aws.account_id = None;
-        aws.region = None;
-        aws.request_id = None;
-        aws.queue_url = None;
-        aws.table_name = None;
-        aws.table_names = None;
-    }
-    service
-        .metadata
-        .default
-        .0
-        .retain(|(key, _)| key.starts_with("otel.resource."));
-    for (_, namespace) in &mut service.metadata.namespaces {
-        if let serde_json::Value::Object(members) = namespace {
-            members.retain(|key, _| key.starts_with("otel.resource."));
-        }
-    }
-    service.document_type = DocumentType::Segment;
-    service.namespace = None;
+    service.keep_for_service_segment();
     if !consumer {
         service.links.clear();
     }
     out.push(dependency);
     out.push(service);
     Ok(())
+}
+
+impl Segment<'_> {
+    /// What stays of a span's document on the segment that stands for the service around it:
+    /// timing, outcome, annotations and the resource's metadata; no `http`, no request-level
+    /// `aws` fields, no namespace.
+    fn keep_for_service_segment(&mut self) {
+        self.http = None;
+        if let Some(aws) = &mut self.aws {
+            aws.operation = None;
+            aws.account_id = None;
+            aws.region = None;
+            aws.request_id = None;
+            aws.queue_url = None;
+            aws.table_name = None;
+            aws.table_names = None;
+        }
+        self.metadata
+            .default
+            .0
+            .retain(|(key, _)| key.starts_with("otel.resource."));
+        for (_, namespace) in &mut self.metadata.namespaces {
+            if let serde_json::Value::Object(members) = namespace {
+                members.retain(|key, _| key.starts_with("otel.resource."));
+            }
+        }
+        self.document_type = DocumentType::Segment;
+        self.namespace = None;
+    }
 }
 
 /// The span's parent; none when it is the placeholder the propagator gives a header that had a
@@ -336,6 +349,35 @@ impl<'a> Context<'a> {
         };
         segment.sql = sql;
         Ok(segment)
+    }
+
+    /// A root span that does not serve a request (the `tracing` default kind, Internal, or a
+    /// Client or Producer): a segment named after the service, which is the node on the service
+    /// map, with the span itself as its subsegment, which keeps the span's name in the timeline.
+    /// The reference makes such a span a segment named after the span, so every background job
+    /// or command would be a service of its own.
+    fn split_root(
+        &self,
+        attrs: &mut Attributes<'a>,
+        own_id: SpanId,
+        out: &mut Vec<Segment<'a>>,
+    ) -> Result<(), Rejected> {
+        let service_id = random_span_id();
+        let dependency = self.build(attrs, own_id, service_id, false)?;
+        let mut service = self.build(attrs, service_id, SpanId::INVALID, false)?;
+        if let Some(name) = self
+            .resource
+            .service_name
+            .as_deref()
+            .filter(|name| !name.is_empty())
+        {
+            service.name = Cow::Borrowed(name);
+        }
+        service.keep_for_service_segment();
+        service.links.clear();
+        out.push(dependency);
+        out.push(service);
+        Ok(())
     }
 
     /// The X-Ray form of `trace_id`, checked against X-Ray's time window when validation is on.

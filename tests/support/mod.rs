@@ -93,6 +93,17 @@ impl Daemon {
         received
     }
 
+    /// Receives datagrams until they hold `count` documents (subsegments embedded in their
+    /// parent's document count one each), failing after 5 s; every document, depth first.
+    pub fn documents(&self, count: usize) -> Vec<Json> {
+        let mut documents = Vec::new();
+        while documents.len() < count {
+            let datagram = document(&self.receive(1)[0]);
+            documents.extend(flatten(&datagram).into_iter().cloned());
+        }
+        documents
+    }
+
     /// Every datagram already received, without waiting.
     pub fn drain(&self) -> Vec<Vec<u8>> {
         self.socket.set_nonblocking(true).expect("non-blocking");
