@@ -76,6 +76,7 @@
 //! Every environment variable, its default and the builder method that overrides it are listed
 //! in the [`config`] module and the README. MSRV: Rust 1.85.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 pub mod config;
