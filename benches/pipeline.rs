@@ -118,9 +118,9 @@ fn span_cost(c: &mut Criterion<ThreadCpu>) {
     let mut group = c.benchmark_group("span");
 
     let (layer, xray) = xray_bridge::builder()
-        .service_name("bench")
+        .with_service_name("bench")
         .with_lambda_mode(false)
-        .exporter(exporter_to(&address))
+        .with_exporter(exporter_to(&address))
         .build_layer()
         .expect("pipeline");
     let subscriber = tracing_subscriber::registry().with(layer);
@@ -203,16 +203,16 @@ fn lambda(c: &mut Criterion) {
         b.iter_with_large_drop(|| {
             xray_bridge::builder()
                 .with_lambda_mode(true)
-                .exporter(exporter_to(&address))
+                .with_exporter(exporter_to(&address))
                 .build_layer::<Registry>()
                 .expect("pipeline")
         })
     });
 
     let (layer, xray) = xray_bridge::builder()
-        .service_name("bench")
+        .with_service_name("bench")
         .with_lambda_mode(true)
-        .exporter(exporter_to(&address))
+        .with_exporter(exporter_to(&address))
         .build_layer()
         .expect("pipeline");
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Error> {
     // In Lambda (AWS_LAMBDA_FUNCTION_NAME set) this picks Lambda mode by itself; `decision`
     // becomes an annotation, so it can be searched for.
     let xray = xray_bridge::builder()
-        .exporter(XrayExporter::builder().with_indexed_attributes(["decision"]))
+        .with_exporter(XrayExporter::builder().with_indexed_attributes(["decision"]))
         .install()?;
     let handler = xray.lambda_layer().layer(service_fn(handle));
     lambda_runtime::run(handler).await

@@ -57,7 +57,7 @@ struct App {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let xray = xray_bridge::builder()
-        .exporter(XrayExporter::builder().with_indexed_attributes(["order_id"]))
+        .with_exporter(XrayExporter::builder().with_indexed_attributes(["order_id"]))
         .install()?;
     let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
     let client = reqwest::Client::builder()

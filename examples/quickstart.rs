@@ -71,9 +71,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         .with_daemon_address(address)
         .with_indexed_attributes(["tenant"]);
     let (xray_layer, xray) = xray_bridge::builder()
-        .service_name("orders-api")
+        .with_service_name("orders-api")
         .with_lambda_mode(false)
-        .exporter(exporter)
+        .with_exporter(exporter)
         .build_layer()?;
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)

@@ -44,10 +44,17 @@ pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.trim().is_empty())
 }
 
+/// Whether `name` is set to nothing but blanks (which counts as unset).
+fn is_blank(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|value| value.to_string_lossy().trim().is_empty())
+}
+
 /// One reading of every variable the pipeline uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Environment {
     pub(crate) aws_xray_daemon_address: Option<String>,
+    /// `AWS_XRAY_DAEMON_ADDRESS` is set but blank (so the default address is used).
+    pub(crate) blank_daemon_address: bool,
     pub(crate) otel_service_name: Option<String>,
     pub(crate) aws_xray_tracing_name: Option<String>,
     pub(crate) aws_xray_sdk_enabled: Option<String>,
@@ -67,6 +74,7 @@ impl Environment {
     pub(crate) fn read() -> Self {
         Environment {
             aws_xray_daemon_address: var(AWS_XRAY_DAEMON_ADDRESS),
+            blank_daemon_address: is_blank(AWS_XRAY_DAEMON_ADDRESS),
             otel_service_name: var(OTEL_SERVICE_NAME),
             aws_xray_tracing_name: var(AWS_XRAY_TRACING_NAME),
             aws_xray_sdk_enabled: var(AWS_XRAY_SDK_ENABLED),
@@ -82,18 +90,45 @@ impl Environment {
         }
     }
 
-    /// False when `AWS_XRAY_SDK_ENABLED=false` or `OTEL_SDK_DISABLED=true` (any case).
+    /// False when `AWS_XRAY_SDK_ENABLED=false` or `OTEL_SDK_DISABLED=true` (any case); any
+    /// other value leaves the pipeline on (see [`Environment::ignored_switches`]).
     pub(crate) fn enabled(&self) -> bool {
-        let is = |value: &Option<String>, word: &str| {
-            value
-                .as_deref()
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case(word))
-        };
-        !(is(&self.aws_xray_sdk_enabled, "false") || is(&self.otel_sdk_disabled, "true"))
+        !(boolean(&self.aws_xray_sdk_enabled) == Some(false)
+            || boolean(&self.otel_sdk_disabled) == Some(true))
+    }
+
+    /// The on/off switches set to something other than `true` or `false`, as warnings: they
+    /// are ignored, as the X-Ray SDKs and OpenTelemetry ignore them, but not silently.
+    pub(crate) fn ignored_switches(&self) -> Vec<String> {
+        [
+            (AWS_XRAY_SDK_ENABLED, &self.aws_xray_sdk_enabled),
+            (OTEL_SDK_DISABLED, &self.otel_sdk_disabled),
+        ]
+        .into_iter()
+        .filter(|(_, value)| value.is_some() && boolean(value).is_none())
+        .map(|(name, value)| {
+            format!(
+                "{name}={:?} is neither \"true\" nor \"false\" and is ignored",
+                value.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
     }
 
     /// True inside AWS Lambda.
     pub(crate) fn in_lambda(&self) -> bool {
         self.aws_lambda_function_name.is_some()
+    }
+}
+
+/// `true` or `false` in any case and with blanks around it; `None` for anything else.
+fn boolean(value: &Option<String>) -> Option<bool> {
+    let value = value.as_deref()?.trim();
+    if value.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::str::FromStr;
 
 use crate::error::BuildError;
 
@@ -9,23 +10,46 @@ use crate::error::BuildError;
 ///
 /// Parsed from `host:port` (both protocols) or `tcp:host:port udp:host:port` (either order).
 /// Hosts may be IPv4, bracketed IPv6 (`[::1]:2000`) or names, which are resolved at parse time.
+///
+/// ```
+/// let daemon: xray_bridge::DaemonAddress = "tcp:127.0.0.1:2001 udp:127.0.0.1:2002".parse()?;
+/// assert_eq!(daemon.udp().port(), 2002);
+/// assert_eq!(daemon.tcp().port(), 2001);
+/// # Ok::<(), xray_bridge::BuildError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DaemonAddress {
-    /// Where documents are sent.
-    pub udp: SocketAddr,
-    /// Where sampling requests go.
-    pub tcp: SocketAddr,
+    udp: SocketAddr,
+    tcp: SocketAddr,
+}
+
+impl FromStr for DaemonAddress {
+    type Err = BuildError;
+
+    /// # Errors
+    ///
+    /// A [`BuildError`] of kind [`InvalidValue`](crate::BuildErrorKind::InvalidValue) when
+    /// `value` is neither form, has no valid port, or a host name does not resolve.
+    fn from_str(value: &str) -> Result<Self, BuildError> {
+        Self::parse_from(value, "daemon address")
+    }
 }
 
 impl DaemonAddress {
+    /// Where documents are sent.
+    pub fn udp(&self) -> SocketAddr {
+        self.udp
+    }
+
+    /// Where sampling requests go.
+    pub fn tcp(&self) -> SocketAddr {
+        self.tcp
+    }
+
     /// Parses `value`; `origin` names where it came from (an environment variable or a builder
     /// method) for the error message.
-    pub fn parse(value: &str, origin: &'static str) -> Result<Self, BuildError> {
-        let invalid = |reason: String| BuildError::InvalidValue {
-            source: origin,
-            value: value.to_owned(),
-            reason,
-        };
+    pub(crate) fn parse_from(value: &str, origin: &'static str) -> Result<Self, BuildError> {
+        let invalid = |reason: String| BuildError::invalid_value(origin, value, reason);
         let parts: Vec<&str> = value.split_whitespace().collect();
         match parts.as_slice() {
             [single] if !single.starts_with("tcp:") && !single.starts_with("udp:") => {
@@ -103,9 +127,9 @@ impl Emitter {
             SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
             SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
         };
-        let socket = UdpSocket::bind(local).map_err(BuildError::Socket)?;
-        socket.connect(daemon).map_err(BuildError::Socket)?;
-        socket.set_nonblocking(true).map_err(BuildError::Socket)?;
+        let socket = UdpSocket::bind(local).map_err(BuildError::socket)?;
+        socket.connect(daemon).map_err(BuildError::socket)?;
+        socket.set_nonblocking(true).map_err(BuildError::socket)?;
         Ok(Emitter { socket })
     }
 

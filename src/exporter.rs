@@ -16,7 +16,7 @@ use crate::error::BuildError;
 use crate::id::now_epoch_seconds;
 use crate::outbox::{Outbox, Pacing};
 use crate::segment::{DocumentType, Segment};
-use crate::stats::{Counters, ExportStats, Loss, StatsHandle, Trouble};
+use crate::stats::{self, Counters, ExportStats, Loss, StatsHandle, Trouble};
 use crate::translate::{translate, Rejected, ResourceInfo, TranslateConfig};
 
 /// Sends spans to the X-Ray daemon as segment documents, one UDP datagram per document.
@@ -131,6 +131,12 @@ impl XrayExporterBuilder {
     }
 
     /// Resolves the daemon address and opens the socket.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidValue`](crate::BuildErrorKind::InvalidValue) when the daemon address (from
+    /// [`XrayExporterBuilder::with_daemon_address`] or `AWS_XRAY_DAEMON_ADDRESS`) cannot be
+    /// parsed or resolved; [`Socket`](crate::BuildErrorKind::Socket) when no UDP socket opens.
     pub fn build(self) -> Result<XrayExporter, BuildError> {
         self.build_in(&Environment::read())
     }
@@ -141,15 +147,28 @@ impl XrayExporterBuilder {
             Some(address) => (address, "with_daemon_address"),
             None => match env.aws_xray_daemon_address.clone() {
                 Some(address) => (address, config::AWS_XRAY_DAEMON_ADDRESS),
-                None => (
-                    config::DEFAULT_DAEMON_ADDRESS.to_owned(),
-                    "default daemon address",
-                ),
+                None => {
+                    if env.blank_daemon_address {
+                        stats::say(format_args!(
+                            "{} is set but empty; sending to the default {}",
+                            config::AWS_XRAY_DAEMON_ADDRESS,
+                            config::DEFAULT_DAEMON_ADDRESS
+                        ));
+                    }
+                    (
+                        config::DEFAULT_DAEMON_ADDRESS.to_owned(),
+                        "default daemon address",
+                    )
+                }
             },
         };
-        let daemon = DaemonAddress::parse(&address, origin)?;
+        let daemon = DaemonAddress::parse_from(&address, origin)?;
         let counters = Arc::<Counters>::default();
-        let outbox = Outbox::new(Emitter::connect(daemon.udp)?, daemon.udp, Arc::clone(&counters));
+        let outbox = Outbox::new(
+            Emitter::connect(daemon.udp())?,
+            daemon.udp(),
+            Arc::clone(&counters),
+        );
         let mut config = TranslateConfig::new(
             self.indexed_attributes,
             self.index_all_attributes,
@@ -288,7 +307,12 @@ mod tests {
     use super::*;
 
     fn daemon_port(builder: XrayExporterBuilder, env: &Environment) -> u16 {
-        builder.build_in(env).expect("builds").daemon_address().udp.port()
+        builder
+            .build_in(env)
+            .expect("builds")
+            .daemon_address()
+            .udp()
+            .port()
     }
 
     #[test]
@@ -303,6 +327,20 @@ mod tests {
         assert_eq!(
             daemon_port(XrayExporter::builder(), &Environment::default()),
             2000
+        );
+    }
+
+    #[test]
+    fn a_bad_address_in_the_environment_is_an_error_naming_the_variable() {
+        let env = Environment {
+            aws_xray_daemon_address: Some("daemon".into()),
+            ..Environment::default()
+        };
+        let err = XrayExporter::builder().build_in(&env).expect_err("rejected");
+        assert_eq!(err.origin(), Some(config::AWS_XRAY_DAEMON_ADDRESS));
+        assert_eq!(
+            err.to_string(),
+            r#"invalid AWS_XRAY_DAEMON_ADDRESS value "daemon": "daemon" has no port (expected host:port)"#
         );
     }
 }

@@ -13,7 +13,7 @@
 //!
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // Sends to AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000.
-//!     let xray = xray_bridge::builder().service_name("orders-api").install()?;
+//!     let xray = xray_bridge::builder().with_service_name("orders-api").install()?;
 //!     tracing::info_span!("POST /orders", otel.kind = "server").in_scope(|| handle_order(7));
 //!     xray.shutdown()?;
 //!     Ok(())
@@ -105,7 +105,7 @@ mod sampling;
 mod setup;
 
 pub use emitter::DaemonAddress;
-pub use error::BuildError;
+pub use error::{BuildError, BuildErrorKind};
 pub use exporter::{XrayExporter, XrayExporterBuilder};
 pub use header::TraceHeader;
 pub use id::XrayIdGenerator;

@@ -101,6 +101,12 @@ impl XraySpanProcessorBuilder {
     }
 
     /// Starts the sending thread.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidValue`](crate::BuildErrorKind::InvalidValue) for a queue size (from code or
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`) out of range; [`Thread`](crate::BuildErrorKind::Thread) when
+    /// the thread cannot start.
     pub fn build(self) -> Result<XraySpanProcessor, BuildError> {
         let environment = config::var(config::OTEL_BSP_MAX_QUEUE_SIZE);
         self.build_with(environment.as_deref())
@@ -142,7 +148,7 @@ impl XraySpanProcessorBuilder {
         let worker = std::thread::Builder::new()
             .name("xray-bridge".into())
             .spawn(move || worker_shared.run(receiver))
-            .map_err(BuildError::Thread)?;
+            .map_err(BuildError::thread)?;
         Ok(XraySpanProcessor {
             shared,
             delivery: Delivery::Queued {
@@ -163,11 +169,11 @@ fn deadline_after(timeout: Duration) -> Instant {
 }
 
 fn invalid(source: &'static str, value: &str) -> BuildError {
-    BuildError::InvalidValue {
+    BuildError::invalid_value(
         source,
-        value: value.to_owned(),
-        reason: format!("the queue size must be a whole number of spans from 1 to {MAX_QUEUE_SIZE}"),
-    }
+        value,
+        format!("the queue size must be a whole number of spans from 1 to {MAX_QUEUE_SIZE}"),
+    )
 }
 
 impl XraySpanProcessor {

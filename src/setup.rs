@@ -36,7 +36,7 @@ const DEFAULT_FILTER: &str = "info";
 /// Starts configuring the X-Ray pipeline.
 ///
 /// ```no_run
-/// let xray = xray_bridge::builder().service_name("orders-api").install()?;
+/// let xray = xray_bridge::builder().with_service_name("orders-api").install()?;
 /// tracing::info_span!("startup").in_scope(|| { /* a segment in X-Ray */ });
 /// xray.shutdown().ok();
 /// # Ok::<(), xray_bridge::BuildError>(())
@@ -63,13 +63,13 @@ pub struct XrayBuilder {
 impl XrayBuilder {
     /// The service name (`service.name`, the name of server segments). Beats
     /// `OTEL_SERVICE_NAME`; in Lambda the default is the function name, else `unknown_service`.
-    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
         self
     }
 
     /// Exporter settings (daemon address, annotations, ...).
-    pub fn exporter(mut self, exporter: XrayExporterBuilder) -> Self {
+    pub fn with_exporter(mut self, exporter: XrayExporterBuilder) -> Self {
         self.exporter = exporter;
         self
     }
@@ -132,6 +132,14 @@ impl XrayBuilder {
     ///
     /// Keep the guard until the program ends (`let xray = ...`, not `let _ = ...`): dropping
     /// it flushes, and spans that end after that are still exported but may be lost at exit.
+    ///
+    /// # Errors
+    ///
+    /// What [`XrayBuilder::build_layer`] returns, an
+    /// [`InvalidValue`](crate::BuildErrorKind::InvalidValue) for a log filter (`RUST_LOG`)
+    /// that cannot be parsed when log output is on, and
+    /// [`AlreadyInstalled`](crate::BuildErrorKind::AlreadyInstalled) when a global `tracing`
+    /// subscriber is already set.
     pub fn install(self) -> Result<XrayGuard, BuildError> {
         let env = Environment::read();
         let logs = if self.log_output {
@@ -141,8 +149,8 @@ impl XrayBuilder {
                 &env.rust_log,
                 config::RUST_LOG,
             );
-            let filter =
-                env_filter(directives, origin)?.and(filter_fn(|metadata| !internal(metadata.target())));
+            let filter = env_filter(&quiet_opentelemetry(directives), directives, origin)?
+                .and(filter_fn(|metadata| !internal(metadata.target())));
             Some(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
@@ -152,28 +160,30 @@ impl XrayBuilder {
             None
         };
         let (layer, guard) = self.build(&env)?;
-        let Some(layer) = layer else {
+        if layer.is_none() && logs.is_none() {
             return Ok(guard);
-        };
+        }
         // The exporter's own warnings (a daemon that refuses, a full queue) always reach the
         // user, on standard error.
         let warnings = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(std::io::stderr)
             .with_filter(Targets::new().with_target(INTERNAL_LOG_TARGET, Level::WARN));
-        let subscriber = tracing_subscriber::registry().with(layer).with(warnings);
-        match logs {
-            Some(logs) => subscriber.with(logs).try_init(),
-            None => subscriber.try_init(),
-        }
-        .map_err(|err| BuildError::AlreadyInstalled(err.to_string()))?;
+        tracing_subscriber::registry()
+            .with(layer)
+            .with(warnings)
+            .with(logs)
+            .try_init()
+            .map_err(BuildError::already_installed)?;
+        let Some(provider) = guard.provider() else {
+            // Disabled: the logs are printed, nothing else is installed.
+            return Ok(guard);
+        };
         opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(XrayPropagator::default()),
         ]));
-        if let Some(provider) = guard.provider() {
-            opentelemetry::global::set_tracer_provider(provider.clone());
-        }
+        opentelemetry::global::set_tracer_provider(provider.clone());
         Ok(guard)
     }
 
@@ -184,6 +194,13 @@ impl XrayBuilder {
     ///
     /// Keep the guard as long as the layer is in use: dropping it flushes, and spans that end
     /// after that are still exported but may be lost at exit.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidValue`](crate::BuildErrorKind::InvalidValue) for a bad X-Ray filter, daemon
+    /// address or queue size (naming the method or variable it came from and the value);
+    /// [`Socket`](crate::BuildErrorKind::Socket) or [`Thread`](crate::BuildErrorKind::Thread)
+    /// when the socket or the sending thread cannot be opened.
     pub fn build_layer<S>(self) -> Result<(impl Layer<S> + Send + Sync + 'static, XrayGuard), BuildError>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
@@ -198,6 +215,11 @@ impl XrayBuilder {
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
+        if self.enabled.is_none() {
+            for warning in env.ignored_switches() {
+                crate::stats::say(format_args!("{warning}"));
+            }
+        }
         if !self.enabled.unwrap_or_else(|| env.enabled()) {
             return Ok((None, XrayGuard { installed: None }));
         }
@@ -254,21 +276,28 @@ fn choose<'a>(
 /// callsite and costs nothing per span, where an `EnvFilter` takes locks on every span.
 fn xray_filter(directives: &str, origin: &'static str) -> Result<Targets, BuildError> {
     format!("{directives},{STRUCTURAL_SPANS}").parse().map_err(
-        |err: tracing_subscriber::filter::ParseError| BuildError::InvalidValue {
-            source: origin,
-            value: directives.to_owned(),
-            reason: format!("{err} (targets and levels only, e.g. \"info,aws_smithy_runtime=debug\")"),
+        |err: tracing_subscriber::filter::ParseError| {
+            let reason = format!("{err} (targets and levels only, e.g. \"info,aws_smithy_runtime=debug\")");
+            BuildError::invalid_value(origin, directives, reason).caused_by(err)
         },
     )
 }
 
-/// `directives` as a filter; a bad one is a [`BuildError`] naming `origin`.
-fn env_filter(directives: &str, origin: &'static str) -> Result<EnvFilter, BuildError> {
-    EnvFilter::try_new(directives).map_err(|err| BuildError::InvalidValue {
-        source: origin,
-        value: directives.to_owned(),
-        reason: err.to_string(),
-    })
+/// `directives` as a filter; a bad one is a [`BuildError`] naming `origin` and quoting `given`,
+/// the directives as the user wrote them.
+fn env_filter(directives: &str, given: &str, origin: &'static str) -> Result<EnvFilter, BuildError> {
+    EnvFilter::try_new(directives)
+        .map_err(|err| BuildError::invalid_value(origin, given, &err).caused_by(err))
+}
+
+/// The printed-log `directives` without OpenTelemetry's own diagnostics below WARN ("Global
+/// tracer provider is set", ...), unless they name an OpenTelemetry target themselves.
+fn quiet_opentelemetry(directives: &str) -> String {
+    if directives.contains("opentelemetry") {
+        directives.to_owned()
+    } else {
+        format!("{directives},opentelemetry=warn")
+    }
 }
 
 /// The `tracing` layer [`XrayBuilder::install`] uses, for a tracer of a provider you build
@@ -342,11 +371,19 @@ struct Installed {
 
 impl XrayGuard {
     /// Sends every finished span now.
+    ///
+    /// # Errors
+    ///
+    /// When the pipeline is shut down or the flush times out (2 s).
     pub fn flush(&self) -> OTelSdkResult {
         self.provider().map_or(Ok(()), SdkTracerProvider::force_flush)
     }
 
     /// Flushes and stops the pipeline.
+    ///
+    /// # Errors
+    ///
+    /// When the pipeline was already shut down or the flush times out.
     pub fn shutdown(mut self) -> OTelSdkResult {
         match self.installed.take() {
             Some(installed) => installed.provider.shutdown(),
@@ -419,7 +456,7 @@ mod tests {
             .set_read_timeout(Some(std::time::Duration::from_millis(300)))
             .expect("timeout");
         let (layer, xray) = builder
-            .exporter(
+            .with_exporter(
                 XrayExporter::builder()
                     .with_daemon_address(daemon.local_addr().expect("address").to_string()),
             )
@@ -482,11 +519,14 @@ mod tests {
         );
         let outside = Environment::default();
         assert_eq!(
-            documents(builder().with_lambda_mode(true).service_name("orders"), &outside),
+            documents(
+                builder().with_lambda_mode(true).with_service_name("orders"),
+                &outside
+            ),
             server("subsegment")
         );
         assert_eq!(
-            documents(builder().service_name("orders"), &outside),
+            documents(builder().with_service_name("orders"), &outside),
             server("segment")
         );
     }
@@ -498,7 +538,7 @@ mod tests {
             rust_log: Some("debug".into()),
             ..Environment::default()
         };
-        let named = || builder().service_name("orders").with_lambda_mode(false);
+        let named = || builder().with_service_name("orders").with_lambda_mode(false);
         let everything = vec![
             pair("detail", "subsegment"),
             pair("orders", "segment"),
@@ -535,7 +575,7 @@ mod tests {
 
     fn guard(builder: XrayBuilder, env: Environment) -> XrayGuard {
         let (_layer, guard) = builder
-            .exporter(XrayExporter::builder().with_daemon_address("127.0.0.1:2000"))
+            .with_exporter(XrayExporter::builder().with_daemon_address("127.0.0.1:2000"))
             .build::<Registry>(&env)
             .expect("builds");
         guard
@@ -552,7 +592,7 @@ mod tests {
             guard(builder, env.clone()).service_name().map(str::to_owned)
         };
         assert_eq!(
-            named(builder().service_name("from-code"), &env).as_deref(),
+            named(builder().with_service_name("from-code"), &env).as_deref(),
             Some("from-code")
         );
         assert_eq!(named(builder(), &env).as_deref(), Some("from-otel-env"));

@@ -166,9 +166,8 @@ impl Counters {
         }
     }
 
-    /// Says `message` for `trouble` unless that kind was said within the last minute: as a
-    /// `tracing` warning under [`INTERNAL_LOG_TARGET`] when a subscriber records it, else on
-    /// standard error, so that it reaches the user either way.
+    /// Says `message` for `trouble` (see [`say`]) unless that kind was said within the last
+    /// minute.
     pub(crate) fn warn(&self, trouble: Trouble, message: std::fmt::Arguments<'_>) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -185,10 +184,16 @@ impl Counters {
             return;
         }
         let repeat = "further ones are counted in the stats and said at most once a minute";
-        if tracing::enabled!(target: INTERNAL_LOG_TARGET, tracing::Level::WARN) {
-            tracing::warn!(target: INTERNAL_LOG_TARGET, "{message} ({repeat})");
-        } else {
-            eprintln!("xray-bridge warning: {message} ({repeat})");
-        }
+        say(format_args!("{message} ({repeat})"));
+    }
+}
+
+/// Says a warning to the user: as a `tracing` warning under [`INTERNAL_LOG_TARGET`] when a
+/// subscriber records it, else on standard error, so that it reaches the user either way.
+pub(crate) fn say(message: std::fmt::Arguments<'_>) {
+    if tracing::enabled!(target: INTERNAL_LOG_TARGET, tracing::Level::WARN) {
+        tracing::warn!(target: INTERNAL_LOG_TARGET, "{message}");
+    } else {
+        eprintln!("xray-bridge warning: {message}");
     }
 }

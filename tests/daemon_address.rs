@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use xray_bridge::{BuildError, DaemonAddress, XrayExporter};
+use xray_bridge::{BuildErrorKind, DaemonAddress, XrayExporter};
 
 fn addr(text: &str) -> SocketAddr {
     text.parse().unwrap()
@@ -32,27 +32,20 @@ fn accepts_every_documented_form() {
         ("tcp:[::1]:2001 udp:[::1]:2002", "[::1]:2002", "[::1]:2001"),
     ];
     for (text, udp, tcp) in table {
-        let parsed = DaemonAddress::parse(text, "AWS_XRAY_DAEMON_ADDRESS").unwrap();
-        assert_eq!(
-            parsed,
-            DaemonAddress {
-                udp: addr(udp),
-                tcp: addr(tcp)
-            },
-            "{text}"
-        );
+        let parsed: DaemonAddress = text.parse().unwrap();
+        assert_eq!((parsed.udp(), parsed.tcp()), (addr(udp), addr(tcp)), "{text}");
     }
 }
 
 #[test]
 fn resolves_host_names_when_parsed() {
-    let parsed = DaemonAddress::parse("localhost:2000", "AWS_XRAY_DAEMON_ADDRESS").unwrap();
-    assert!(parsed.udp.ip().is_loopback(), "{parsed:?}");
-    assert_eq!(parsed.udp.port(), 2000);
+    let parsed: DaemonAddress = "localhost:2000".parse().unwrap();
+    assert!(parsed.udp().ip().is_loopback(), "{parsed:?}");
+    assert_eq!(parsed.udp().port(), 2000);
 }
 
 #[test]
-fn rejects_bad_values_naming_the_variable_and_the_value() {
+fn rejects_bad_values_naming_the_method_and_the_value() {
     let bad = [
         "",
         "2000",
@@ -68,10 +61,15 @@ fn rejects_bad_values_naming_the_variable_and_the_value() {
         "no-such-host.invalid:2000",
     ];
     for text in bad {
-        let err = DaemonAddress::parse(text, "AWS_XRAY_DAEMON_ADDRESS").unwrap_err();
+        let err = XrayExporter::builder()
+            .with_daemon_address(text)
+            .build()
+            .unwrap_err();
         let message = err.to_string();
-        assert!(matches!(err, BuildError::InvalidValue { .. }), "{text}: {err:?}");
-        assert!(message.contains("AWS_XRAY_DAEMON_ADDRESS"), "{message}");
+        assert_eq!(err.kind(), BuildErrorKind::InvalidValue, "{text}: {err:?}");
+        assert_eq!(err.origin(), Some("with_daemon_address"));
+        assert_eq!(err.value(), Some(text));
+        assert!(message.contains("with_daemon_address"), "{message}");
         assert!(message.contains(&format!("{text:?}")), "{message}");
     }
 }
@@ -85,5 +83,19 @@ fn a_bad_address_in_code_fails_the_build_naming_the_method() {
     assert_eq!(
         err.to_string(),
         "invalid with_daemon_address value \"daemon\": \"daemon\" has no port (expected host:port)"
+    );
+}
+
+#[test]
+fn a_build_error_returned_from_main_prints_as_its_sentence() {
+    // `fn main() -> Result<(), BuildError>` prints `Error: {err:?}`.
+    let err = XrayExporter::builder()
+        .with_daemon_address("daemon")
+        .build()
+        .unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert_eq!(
+        format!("{err:?}"),
+        r#"invalid with_daemon_address value "daemon": "daemon" has no port (expected host:port)"#
     );
 }

@@ -24,7 +24,7 @@ fn a_metadata_endpoint_that_never_answers_costs_at_most_the_budget() {
     let started = Instant::now();
     let (_layer, xray) = xray_bridge::builder()
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address("127.0.0.1:2000"))
+        .with_exporter(XrayExporter::builder().with_daemon_address("127.0.0.1:2000"))
         .build_layer::<Registry>()
         .expect("builds without the metadata");
     let took = started.elapsed();

@@ -65,7 +65,7 @@ fn child_installs_and_shuts_down() {
         return;
     }
     let xray = xray_bridge::builder()
-        .service_name("orders-api")
+        .with_service_name("orders-api")
         .with_log_output(true)
         .install()
         .unwrap();
@@ -143,7 +143,10 @@ fn child_sends_to_nothing() {
     if !in_child() {
         return;
     }
-    let xray = xray_bridge::builder().service_name("lonely").install().unwrap();
+    let xray = xray_bridge::builder()
+        .with_service_name("lonely")
+        .install()
+        .unwrap();
     requests();
     xray.flush().unwrap();
     let stats = xray.stats();
@@ -176,7 +179,10 @@ fn child_drops_the_guard_at_once() {
     if !in_child() {
         return;
     }
-    let _ = xray_bridge::builder().service_name("hasty").install().unwrap();
+    let _ = xray_bridge::builder()
+        .with_service_name("hasty")
+        .install()
+        .unwrap();
     requests();
     std::thread::sleep(Duration::from_millis(200));
 }
@@ -202,7 +208,10 @@ fn child_ends_main_with_the_guard() {
     if !in_child() {
         return;
     }
-    let _xray = xray_bridge::builder().service_name("tidy").install().unwrap();
+    let _xray = xray_bridge::builder()
+        .with_service_name("tidy")
+        .install()
+        .unwrap();
     requests();
     // No shutdown: the guard drops at the end of the scope, as at the end of `main`.
 }
@@ -229,11 +238,11 @@ fn child_sets_everything_in_code() {
         return;
     }
     let xray = xray_bridge::builder()
-        .service_name("orders-api")
+        .with_service_name("orders-api")
         .with_xray_filter("debug")
         .with_log_filter("error")
         .with_log_output(true)
-        .exporter(xray_bridge::XrayExporter::builder().with_segment_name("from-code"))
+        .with_exporter(xray_bridge::XrayExporter::builder().with_segment_name("from-code"))
         .install()
         .unwrap();
     requests();
@@ -260,5 +269,82 @@ fn settings_in_code_beat_the_environment() {
     assert!(
         !printed.contains("the program's own warning"),
         "with_log_filter won: {printed}"
+    );
+}
+
+#[test]
+#[ignore = "run by the tests below it"]
+fn child_prints_one_line() {
+    if !in_child() {
+        return;
+    }
+    let xray = xray_bridge::builder()
+        .with_service_name("printed")
+        .with_log_output(true)
+        .install()
+        .unwrap();
+    tracing::info!("the program's own line");
+    xray.shutdown().unwrap();
+}
+
+/// The child's printed log lines (the test harness's own lines left out) and its standard error.
+fn printed(env: &[(&str, &str)]) -> (Vec<String>, String) {
+    let env: Vec<_> = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    let output = run("child_prints_one_line", &env);
+    let logs = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains(" INFO ") || line.contains(" WARN "))
+        .map(str::to_owned)
+        .collect();
+    (logs, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// A daemon address where nothing listens; the child sends no span.
+const NOBODY: (&str, &str) = ("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:9");
+
+#[test]
+fn log_output_prints_the_programs_lines_and_not_opentelemetrys_own() {
+    let (logs, stderr) = printed(&[NOBODY]);
+    assert_eq!(logs.len(), 1, "no \"Global tracer provider is set\": {logs:?}");
+    assert!(
+        logs[0].ends_with(" INFO install: the program's own line"),
+        "{logs:?}"
+    );
+    assert_eq!(stderr, "");
+    let (logs, _) = printed(&[NOBODY, ("RUST_LOG", "info,opentelemetry=info")]);
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("Global tracer provider is set")),
+        "asked for by name: {logs:?}"
+    );
+}
+
+#[test]
+fn log_output_prints_with_the_pipeline_disabled() {
+    let (logs, stderr) = printed(&[("AWS_XRAY_SDK_ENABLED", "false")]);
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert!(
+        logs[0].ends_with(" INFO install: the program's own line"),
+        "{logs:?}"
+    );
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_switch_that_is_neither_true_nor_false_is_warned_about() {
+    let (logs, stderr) = printed(&[NOBODY, ("AWS_XRAY_SDK_ENABLED", "nonsense")]);
+    assert_eq!(
+        stderr,
+        "xray-bridge warning: AWS_XRAY_SDK_ENABLED=\"nonsense\" is neither \"true\" nor \"false\" and is ignored\n"
+    );
+    assert_eq!(logs.len(), 1, "still installed: {logs:?}");
+}
+
+#[test]
+fn an_empty_daemon_address_is_warned_about() {
+    let (_, stderr) = printed(&[("AWS_XRAY_DAEMON_ADDRESS", " ")]);
+    assert_eq!(
+        stderr,
+        "xray-bridge warning: AWS_XRAY_DAEMON_ADDRESS is set but empty; sending to the default 127.0.0.1:2000\n"
     );
 }

@@ -98,9 +98,9 @@ fn a_daemon_that_starts_later_gets_the_next_spans_within_milliseconds() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let (layer, xray) = xray_bridge::builder()
-        .service_name("patient")
+        .with_service_name("patient")
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address(format!("127.0.0.1:{port}")))
+        .with_exporter(XrayExporter::builder().with_daemon_address(format!("127.0.0.1:{port}")))
         .build_layer()
         .unwrap();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));

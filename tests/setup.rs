@@ -28,9 +28,9 @@ impl Write for Captured {
 fn build_layer_composes_with_fmt_and_spans_leave_within_milliseconds() {
     let daemon = support::Daemon::start();
     let (layer, xray) = xray_bridge::builder()
-        .service_name("composed")
+        .with_service_name("composed")
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
         .build_layer()
         .unwrap();
     let logs = Captured::default();
@@ -69,9 +69,9 @@ fn a_dropped_guard_does_not_stop_the_pipeline() {
     let daemon = support::Daemon::start();
     // The misuse `let (layer, _) = ...` drops the guard at once.
     let (layer, _) = xray_bridge::builder()
-        .service_name("unguarded")
+        .with_service_name("unguarded")
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
         .build_layer()
         .unwrap();
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {

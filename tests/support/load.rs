@@ -16,9 +16,9 @@ use xray_bridge::{ExportStats, XrayExporter, XrayGuard};
 /// The pipeline `build_layer()` builds with its defaults, sending to `daemon`.
 pub fn pipeline(daemon: SocketAddr) -> (tracing::Dispatch, XrayGuard) {
     let (layer, xray) = xray_bridge::builder()
-        .service_name("delivery")
+        .with_service_name("delivery")
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address(daemon.to_string()))
+        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.to_string()))
         .build_layer()
         .expect("pipeline");
     (
