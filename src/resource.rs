@@ -4,18 +4,62 @@
 //! the Elastic Beanstalk file the X-Ray SDKs read is checked, and, behind the `ec2`, `ecs` and
 //! `eks` features, opentelemetry-aws's detectors ask the instance metadata services, bounded to
 //! one second in total.
+//!
+//! [`builder()`](crate::builder) runs all of this by itself. For a tracer provider of your own,
+//! [`LambdaResourceDetector`] and [`ElasticBeanstalkResourceDetector`] are OpenTelemetry
+//! resource detectors:
+//!
+//! ```
+//! use opentelemetry_sdk::Resource;
+//! use xray_bridge::resource::{ElasticBeanstalkResourceDetector, LambdaResourceDetector};
+//!
+//! let resource = Resource::builder()
+//!     .with_service_name("orders-api")
+//!     .with_detector(Box::new(LambdaResourceDetector))
+//!     .with_detector(Box::new(ElasticBeanstalkResourceDetector))
+//!     .build();
+//! # let _ = resource;
+//! ```
 
 use std::path::Path;
 #[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
 use std::time::Duration;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry_sdk::resource::ResourceDetector;
 use opentelemetry_sdk::Resource;
 
 use crate::config::Environment;
 
 /// Where Elastic Beanstalk describes the environment for the X-Ray SDKs.
-pub const ELASTIC_BEANSTALK_CONF: &str = "/var/elasticbeanstalk/xray/environment.conf";
+const ELASTIC_BEANSTALK_CONF: &str = "/var/elasticbeanstalk/xray/environment.conf";
+
+/// The AWS Lambda function, from the variables the Lambda runtime sets (`cloud.*`, `faas.*`,
+/// `aws.log.group.names`): never a network call. Empty outside Lambda.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LambdaResourceDetector;
+
+impl ResourceDetector for LambdaResourceDetector {
+    fn detect(&self) -> Resource {
+        let env = Environment::read();
+        let attributes = if env.in_lambda() { lambda(&env) } else { Vec::new() };
+        Resource::builder_empty().with_attributes(attributes).build()
+    }
+}
+
+/// The Elastic Beanstalk environment, from the file the X-Ray SDKs read
+/// (`/var/elasticbeanstalk/xray/environment.conf`): `cloud.*`, `service.namespace`,
+/// `service.version`, `service.instance.id`. Empty when the file is absent or invalid.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ElasticBeanstalkResourceDetector;
+
+impl ResourceDetector for ElasticBeanstalkResourceDetector {
+    fn detect(&self) -> Resource {
+        Resource::builder_empty()
+            .with_attributes(elastic_beanstalk(Path::new(ELASTIC_BEANSTALK_CONF)))
+            .build()
+    }
+}
 
 /// How long the metadata detectors may take altogether.
 #[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
@@ -34,7 +78,7 @@ pub(crate) fn detect(service_name: &str, env: &Environment) -> Resource {
 }
 
 /// Lambda attributes, from the variables the Lambda runtime sets.
-pub(crate) fn lambda(env: &Environment) -> Vec<KeyValue> {
+fn lambda(env: &Environment) -> Vec<KeyValue> {
     let mut attributes = vec![
         KeyValue::new("cloud.provider", "aws"),
         KeyValue::new("cloud.platform", "aws_lambda"),
@@ -68,7 +112,7 @@ pub(crate) fn lambda(env: &Environment) -> Vec<KeyValue> {
 }
 
 /// Elastic Beanstalk attributes from the file at `path` (nothing when it is absent or invalid).
-pub(crate) fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
+fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
@@ -100,7 +144,6 @@ pub(crate) fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
 /// has not answered within [`DETECTION_BUDGET`] is left out.
 #[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
 fn metadata_services() -> Vec<KeyValue> {
-    use opentelemetry_sdk::resource::ResourceDetector;
     let (sender, receiver) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("xray-bridge-detect".into())
