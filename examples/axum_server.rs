@@ -11,9 +11,7 @@
 
 use axum::extract::Path;
 use axum::routing::get;
-use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
@@ -24,10 +22,7 @@ use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler, Xr
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(XrayPropagator::default()),
-    ]));
+    opentelemetry::global::set_text_map_propagator(XrayPropagator::with_trace_context());
     let provider = SdkTracerProvider::builder()
         .with_span_processor(XraySpanProcessor::builder(XrayExporter::builder().build()?).build()?)
         .with_id_generator(XrayIdGenerator::default())

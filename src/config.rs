@@ -92,6 +92,7 @@ impl Environment {
 
     /// False when `AWS_XRAY_SDK_ENABLED=false` or `OTEL_SDK_DISABLED=true` (any case); any
     /// other value leaves the pipeline on (see [`Environment::ignored_switches`]).
+    #[cfg(feature = "layer")]
     pub(crate) fn enabled(&self) -> bool {
         !(boolean(&self.aws_xray_sdk_enabled) == Some(false)
             || boolean(&self.otel_sdk_disabled) == Some(true))
@@ -99,6 +100,7 @@ impl Environment {
 
     /// The on/off switches set to something other than `true` or `false`, as warnings: they
     /// are ignored, as the X-Ray SDKs and OpenTelemetry ignore them, but not silently.
+    #[cfg(feature = "layer")]
     pub(crate) fn ignored_switches(&self) -> Vec<String> {
         [
             (AWS_XRAY_SDK_ENABLED, &self.aws_xray_sdk_enabled),
@@ -122,6 +124,7 @@ impl Environment {
 }
 
 /// `true` or `false` in any case and with blanks around it; `None` for anything else.
+#[cfg(feature = "layer")]
 fn boolean(value: &Option<String>) -> Option<bool> {
     let value = value.as_deref()?.trim();
     if value.eq_ignore_ascii_case("true") {

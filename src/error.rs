@@ -65,6 +65,7 @@ impl BuildError {
     }
 
     /// A global subscriber was already set.
+    #[cfg(feature = "install")]
     pub(crate) fn already_installed(err: impl Error + Send + Sync + 'static) -> Self {
         Self::wrapping(
             BuildErrorKind::AlreadyInstalled,
@@ -84,6 +85,7 @@ impl BuildError {
     }
 
     /// Keeps `err`, whose text `reason` already quotes, as the [`Error::source`] of this error.
+    #[cfg(feature = "layer")]
     pub(crate) fn caused_by(mut self, err: impl Error + Send + Sync + 'static) -> Self {
         self.underlying = Some(Box::new(err));
         self

@@ -124,9 +124,11 @@ impl XrayExporterBuilder {
         self
     }
 
-    /// Lambda mode: every span with a parent becomes a subsegment.
-    pub(crate) fn subsegments_only(mut self, only: bool) -> Self {
-        self.subsegments_only = only;
+    /// Lambda mode: every span with a parent becomes a subsegment, even a `Server` or
+    /// `Consumer` span, since in AWS Lambda the function's segment is Lambda's own. Off by
+    /// default; [`builder()`](crate::builder) turns it on inside Lambda.
+    pub fn with_lambda_mode(mut self, lambda: bool) -> Self {
+        self.subsegments_only = lambda;
         self
     }
 

@@ -102,6 +102,7 @@ mod propagator;
 mod redact;
 pub mod resource;
 mod sampling;
+#[cfg(feature = "layer")]
 mod setup;
 
 pub use emitter::DaemonAddress;
@@ -112,5 +113,6 @@ pub use id::XrayIdGenerator;
 pub use processor::{XraySpanProcessor, XraySpanProcessorBuilder};
 pub use propagator::{XrayPropagator, TRACE_HEADER};
 pub use sampling::XraySampler;
+#[cfg(feature = "layer")]
 pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard};
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};

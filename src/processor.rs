@@ -94,8 +94,10 @@ impl XraySpanProcessorBuilder {
         self
     }
 
-    /// Send each span on the thread that ends it, unpaced (Lambda mode).
-    pub(crate) fn immediate(mut self, immediate: bool) -> Self {
+    /// Lambda mode: each span is sent on the thread that ends it, unpaced, so that every
+    /// document is on the socket before the invocation returns and Lambda freezes the
+    /// environment. Off by default; [`builder()`](crate::builder) turns it on inside Lambda.
+    pub fn with_lambda_mode(mut self, immediate: bool) -> Self {
         self.immediate = immediate;
         self
     }

@@ -18,9 +18,12 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::propagation::{text_map_propagator::FieldIter, Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{
+    text_map_propagator::FieldIter, Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 use crate::header::{Sampled, TraceHeader};
 use crate::id::placeholder_parent_id;
@@ -40,22 +43,28 @@ pub(crate) struct SamplingUndecided;
 
 /// Reads and writes the `X-Amzn-Trace-Id` header.
 ///
-/// Register it globally, alone or beside W3C trace context:
+/// Register it globally, alone or beside W3C trace context
+/// ([`XrayPropagator::with_trace_context`], what `install()` registers):
 ///
 /// ```
-/// use opentelemetry::propagation::TextMapCompositePropagator;
-/// use opentelemetry_sdk::propagation::TraceContextPropagator;
-///
-/// opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-///     Box::new(TraceContextPropagator::new()),
-///     Box::new(xray_bridge::XrayPropagator::default()),
-/// ]));
+/// opentelemetry::global::set_text_map_propagator(xray_bridge::XrayPropagator::with_trace_context());
 /// ```
 /// With both, a request carrying only `traceparent` continues its W3C trace (the exporter
 /// accepts any trace id), and one carrying `X-Amzn-Trace-Id` continues the X-Ray trace.
 #[derive(Clone, Debug, Default)]
 pub struct XrayPropagator {
     _private: (),
+}
+
+impl XrayPropagator {
+    /// W3C trace context (`traceparent`, `tracestate`) and X-Ray (`X-Amzn-Trace-Id`) together:
+    /// both headers are read and written.
+    pub fn with_trace_context() -> TextMapCompositePropagator {
+        TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(XrayPropagator::default()),
+        ])
+    }
 }
 
 impl TextMapPropagator for XrayPropagator {

@@ -22,7 +22,7 @@
 //! ```
 
 use std::path::Path;
-#[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
+#[cfg(all(feature = "layer", any(feature = "ec2", feature = "ecs", feature = "eks")))]
 use std::time::Duration;
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
@@ -62,10 +62,11 @@ impl ResourceDetector for ElasticBeanstalkResourceDetector {
 }
 
 /// How long the metadata detectors may take altogether.
-#[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
+#[cfg(all(feature = "layer", any(feature = "ec2", feature = "ecs", feature = "eks")))]
 const DETECTION_BUDGET: Duration = Duration::from_secs(1);
 
 /// The resource for a service named `service_name`.
+#[cfg(feature = "layer")]
 pub(crate) fn detect(service_name: &str, env: &Environment) -> Resource {
     let builder = Resource::builder().with_service_name(service_name.to_owned());
     if env.in_lambda() {
@@ -142,7 +143,7 @@ fn elastic_beanstalk(path: &Path) -> Vec<KeyValue> {
 
 /// EC2, ECS and EKS attributes from opentelemetry-aws's detectors, on a helper thread; whatever
 /// has not answered within [`DETECTION_BUDGET`] is left out.
-#[cfg(any(feature = "ec2", feature = "ecs", feature = "eks"))]
+#[cfg(all(feature = "layer", any(feature = "ec2", feature = "ecs", feature = "eks")))]
 fn metadata_services() -> Vec<KeyValue> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -179,7 +180,10 @@ fn metadata_services() -> Vec<KeyValue> {
     attributes
 }
 
-#[cfg(not(any(feature = "ec2", feature = "ecs", feature = "eks")))]
+#[cfg(all(
+    feature = "layer",
+    not(any(feature = "ec2", feature = "ecs", feature = "eks"))
+))]
 fn metadata_services() -> Vec<KeyValue> {
     Vec::new()
 }

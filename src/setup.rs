@@ -9,22 +9,20 @@
 
 use std::sync::atomic::Ordering;
 
-use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
-use tracing::{Level, Subscriber};
-use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt, Targets};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing::Subscriber;
+use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
+#[cfg(feature = "install")]
+use tracing_subscriber::{filter::EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::config::{self, Environment};
 use crate::error::BuildError;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
-use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XrayPropagator, XraySampler, XraySpanProcessor};
+use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XraySampler, XraySpanProcessor};
 
 /// Filter directives that keep this crate's request and invocation spans whatever the X-Ray
 /// filter says: without them every span of a request would start a trace of its own.
@@ -55,7 +53,9 @@ pub struct XrayBuilder {
     enabled: Option<bool>,
     span_details: bool,
     xray_filter: Option<String>,
+    #[cfg(feature = "install")]
     log_filter: Option<String>,
+    #[cfg(feature = "install")]
     log_output: bool,
     queue_size: Option<usize>,
 }
@@ -109,6 +109,7 @@ impl XrayBuilder {
     /// `tracing` filter directives for the logs [`XrayBuilder::install`] prints (see
     /// [`XrayBuilder::with_log_output`]). Beats `RUST_LOG`; the default is `info`. It never
     /// decides what reaches X-Ray.
+    #[cfg(feature = "install")]
     pub fn with_log_filter(mut self, directives: impl Into<String>) -> Self {
         self.log_filter = Some(directives.into());
         self
@@ -116,6 +117,7 @@ impl XrayBuilder {
 
     /// Also print `tracing` events and spans to standard output (what CloudWatch Logs collects
     /// in Lambda), filtered by [`XrayBuilder::with_log_filter`] or `RUST_LOG`. Off by default.
+    #[cfg(feature = "install")]
     pub fn with_log_output(mut self, print: bool) -> Self {
         self.log_output = print;
         self
@@ -140,6 +142,7 @@ impl XrayBuilder {
     /// that cannot be parsed when log output is on, and
     /// [`AlreadyInstalled`](crate::BuildErrorKind::AlreadyInstalled) when a global `tracing`
     /// subscriber is already set.
+    #[cfg(feature = "install")]
     pub fn install(self) -> Result<XrayGuard, BuildError> {
         let env = Environment::read();
         let logs = if self.log_output {
@@ -168,7 +171,7 @@ impl XrayBuilder {
         let warnings = tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(std::io::stderr)
-            .with_filter(Targets::new().with_target(INTERNAL_LOG_TARGET, Level::WARN));
+            .with_filter(Targets::new().with_target(INTERNAL_LOG_TARGET, tracing::Level::WARN));
         tracing_subscriber::registry()
             .with(layer)
             .with(warnings)
@@ -179,10 +182,7 @@ impl XrayBuilder {
             // Disabled: the logs are printed, nothing else is installed.
             return Ok(guard);
         };
-        opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(XrayPropagator::default()),
-        ]));
+        opentelemetry::global::set_text_map_propagator(crate::XrayPropagator::with_trace_context());
         opentelemetry::global::set_tracer_provider(provider.clone());
         Ok(guard)
     }
@@ -236,9 +236,9 @@ impl XrayBuilder {
             .or_else(|| env.otel_service_name.clone())
             .or_else(|| env.aws_lambda_function_name.clone())
             .unwrap_or_else(|| "unknown_service".to_owned());
-        let exporter = self.exporter.subsegments_only(lambda).build_in(env)?;
+        let exporter = self.exporter.with_lambda_mode(lambda).build_in(env)?;
         let stats = exporter.stats_handle();
-        let mut processor = XraySpanProcessor::builder(exporter).immediate(lambda);
+        let mut processor = XraySpanProcessor::builder(exporter).with_lambda_mode(lambda);
         if let Some(spans) = self.queue_size {
             processor = processor.with_queue_size(spans);
         }
@@ -283,6 +283,7 @@ fn xray_filter(directives: &str, origin: &'static str) -> Result<Targets, BuildE
     )
 }
 
+#[cfg(feature = "install")]
 /// `directives` as a filter; a bad one is a [`BuildError`] naming `origin` and quoting `given`,
 /// the directives as the user wrote them.
 fn env_filter(directives: &str, given: &str, origin: &'static str) -> Result<EnvFilter, BuildError> {
@@ -290,6 +291,7 @@ fn env_filter(directives: &str, given: &str, origin: &'static str) -> Result<Env
         .map_err(|err| BuildError::invalid_value(origin, given, &err).caused_by(err))
 }
 
+#[cfg(feature = "install")]
 /// The printed-log `directives` without OpenTelemetry's own diagnostics below WARN ("Global
 /// tracer provider is set", ...), unless they name an OpenTelemetry target themselves.
 fn quiet_opentelemetry(directives: &str) -> String {

@@ -29,7 +29,6 @@ use opentelemetry::global;
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::Context;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 use crate::XrayPropagator;
 
@@ -66,12 +65,7 @@ fn with_propagator<T>(mut f: impl FnMut(&dyn TextMapPropagator) -> T) -> T {
         if global.fields().next().is_some() {
             f(global)
         } else {
-            f(FALLBACK.get_or_init(|| {
-                TextMapCompositePropagator::new(vec![
-                    Box::new(TraceContextPropagator::new()),
-                    Box::new(XrayPropagator::default()),
-                ])
-            }))
+            f(FALLBACK.get_or_init(XrayPropagator::with_trace_context))
         }
     })
 }

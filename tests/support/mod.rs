@@ -26,12 +26,7 @@ pub fn tracing_to(
 ) {
     use opentelemetry::trace::TracerProvider as _;
     use tracing_subscriber::layer::SubscriberExt;
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-            Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
-            Box::new(xray_bridge::XrayPropagator::default()),
-        ]),
-    );
+    opentelemetry::global::set_text_map_propagator(xray_bridge::XrayPropagator::with_trace_context());
     let exporter = xray_bridge::XrayExporter::builder()
         .with_daemon_address(daemon.to_string())
         .build()
