@@ -15,9 +15,7 @@
 //! `dyn Error`. The chain travels in two string-array attributes of the event,
 //! [`SOURCE_TYPES`] and [`SOURCE_MESSAGES`].
 
-use std::any::Any;
 use std::error::Error;
-use std::fmt::Display;
 use std::sync::OnceLock;
 
 use opentelemetry::trace::TraceContextExt as _;
@@ -158,8 +156,9 @@ impl Described {
 
     /// An error of a type the caller knows: what the type tells, its name otherwise, and the
     /// source chain when the value is a boxed or known error.
-    pub(crate) fn of_value<E: Display + 'static>(error: &E, span_name: &str) -> Self {
-        let any = error as &dyn Any;
+    #[cfg(any(feature = "lambda", feature = "tower"))]
+    pub(crate) fn of_value<E: std::fmt::Display + 'static>(error: &E, span_name: &str) -> Self {
+        let any = error as &dyn std::any::Any;
         if let Some(boxed) = any.downcast_ref::<Box<dyn Error + Send + Sync>>() {
             return Described::of_error(&**boxed, span_name);
         }
@@ -189,7 +188,8 @@ impl Described {
     }
 
     /// A panic: type `panic`, the payload's message.
-    pub(crate) fn of_panic(payload: &(dyn Any + Send)) -> Self {
+    #[cfg(feature = "lambda")]
+    pub(crate) fn of_panic(payload: &(dyn std::any::Any + Send)) -> Self {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
@@ -203,6 +203,7 @@ impl Described {
     }
 
     /// The message.
+    #[cfg(feature = "lambda")]
     pub(crate) fn message(&self) -> &str {
         &self.message
     }
@@ -267,7 +268,8 @@ fn unwrap_transparent<'a>(error: &'a (dyn Error + 'static)) -> &'a (dyn Error + 
 }
 
 /// A value of one of the error types [`known_type`] knows, as an error.
-fn known_error(any: &dyn Any) -> Option<&(dyn Error + 'static)> {
+#[cfg(any(feature = "lambda", feature = "tower"))]
+fn known_error(any: &dyn std::any::Any) -> Option<&(dyn Error + 'static)> {
     if let Some(error) = any.downcast_ref::<std::io::Error>() {
         return Some(error);
     }
@@ -297,20 +299,26 @@ fn known_type(error: &(dyn Error + 'static)) -> Option<String> {
 /// `reqwest::Error(<kind>)`.
 #[cfg(feature = "reqwest")]
 fn reqwest_type(error: &reqwest::Error) -> String {
-    let kinds: [(fn(&reqwest::Error) -> bool, &str); 8] = [
-        (reqwest::Error::is_timeout, "timeout"),
-        (reqwest::Error::is_connect, "connect"),
-        (reqwest::Error::is_request, "request"),
-        (reqwest::Error::is_body, "body"),
-        (reqwest::Error::is_decode, "decode"),
-        (reqwest::Error::is_redirect, "redirect"),
-        (reqwest::Error::is_status, "status"),
-        (reqwest::Error::is_builder, "builder"),
-    ];
-    match kinds.iter().find(|(is, _)| is(error)) {
-        Some((_, kind)) => format!("reqwest::Error({kind})"),
-        None => "reqwest::Error".to_owned(),
-    }
+    let kind = if error.is_timeout() {
+        "timeout"
+    } else if error.is_connect() {
+        "connect"
+    } else if error.is_request() {
+        "request"
+    } else if error.is_body() {
+        "body"
+    } else if error.is_decode() {
+        "decode"
+    } else if error.is_redirect() {
+        "redirect"
+    } else if error.is_status() {
+        "status"
+    } else if error.is_builder() {
+        "builder"
+    } else {
+        return "reqwest::Error".to_owned();
+    };
+    format!("reqwest::Error({kind})")
 }
 
 /// The type a `Debug` text starts with: a Rust path whose last segment starts with a capital
@@ -344,6 +352,8 @@ fn debug_type(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Display;
+
     use super::*;
 
     #[test]
@@ -389,6 +399,11 @@ mod tests {
                 sources: vec![("std::io::Error(NotFound)".into(), "no file".into())],
             }
         );
+    }
+
+    #[cfg(any(feature = "lambda", feature = "tower"))]
+    #[test]
+    fn a_value_is_typed_by_its_type_or_the_boxed_error_inside() {
         let boxed: Box<dyn Error + Send + Sync> = "declined".into();
         assert_eq!(
             Described::of_value(&boxed, "## handler"),
