@@ -22,8 +22,10 @@
 //! posting of the response, so its span could only end, and be sent, after Lambda may already
 //! have frozen the environment.
 
+use std::any::Any;
 use std::fmt::Display;
 use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -32,13 +34,14 @@ use std::task::{Context, Poll};
 use lambda_runtime::LambdaEvent;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::Status;
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{Array, StringValue, Value};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::exception::Described;
 use crate::{XrayPropagator, TRACE_HEADER};
 
 /// Name of the handler's subsegment (the name AWS Lambda Powertools uses).
@@ -49,8 +52,11 @@ pub const HANDLER_SUBSEGMENT: &str = "## handler";
 /// Per invocation: the parent is the invocation context's X-Ray trace id (never the
 /// `_X_AMZN_TRACE_ID` variable, which the runtime rewrites concurrently); the handler runs in a
 /// `## handler` subsegment annotated with `ColdStart` (true on the first invocation only) and
-/// `Service`; a handler error becomes fault and cause; `Sampled=0` invocations record nothing;
-/// and every document is on the socket before the handler's result goes back to the runtime.
+/// `Service`; a handler error becomes fault and cause (typed by the error: its type's name, or
+/// for a boxed error the type its `Debug` text names, with its `source()` chain); a panic in the
+/// handler becomes fault and a cause typed `panic`, is sent, and goes on unwinding; `Sampled=0`
+/// invocations record nothing; and every document is on the socket before the handler's result
+/// goes back to the runtime.
 #[derive(Clone, Debug)]
 pub struct XrayLambdaLayer {
     pipeline: Option<(SdkTracerProvider, Arc<str>)>,
@@ -100,7 +106,7 @@ impl Extractor for InvocationHeader<'_> {
 impl<S, T> Service<LambdaEvent<T>> for XrayLambda<S>
 where
     S: Service<LambdaEvent<T>>,
-    S::Error: Display,
+    S::Error: Display + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -133,7 +139,10 @@ where
         let parent = XrayPropagator::default().extract_with_context(&opentelemetry::Context::new(), &header);
         // Fails only when tracing is off for this span; the invocation runs either way.
         let _ = span.set_parent(parent);
-        let inner = span.in_scope(|| self.inner.call(event));
+        let inner = match catch_unwind(AssertUnwindSafe(|| span.in_scope(|| self.inner.call(event)))) {
+            Ok(inner) => inner,
+            Err(payload) => panicked(span, provider, payload),
+        };
         LambdaFuture {
             inner,
             span: Some(span),
@@ -156,24 +165,30 @@ pin_project_lite::pin_project! {
 impl<F, R, E> Future for LambdaFuture<F>
 where
     F: Future<Output = Result<R, E>>,
-    E: Display,
+    E: Display + 'static,
 {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = {
+        let polled = {
             let _entered = this.span.as_ref().map(Span::enter);
-            std::task::ready!(this.inner.poll(cx))
+            let inner = this.inner;
+            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        let result = match polled {
+            Ok(Poll::Ready(result)) => result,
+            Ok(Poll::Pending) => return Poll::Pending,
+            Err(payload) => match (this.span.take(), this.provider.take()) {
+                (Some(span), Some(provider)) => panicked(span, &provider, payload),
+                _ => resume_unwind(payload),
+            },
         };
         if let Some(span) = this.span.take() {
             if let Err(error) = &result {
-                let message = error.to_string();
-                span.add_event(
-                    "exception",
-                    vec![KeyValue::new("exception.message", message.clone())],
-                );
-                span.set_status(Status::error(message));
+                let described = Described::of_value(error, HANDLER_SUBSEGMENT);
+                span.set_status(Status::error(described.message().to_owned()));
+                described.record(&span);
             }
             // Closing the span sends its document (Lambda mode exports each span as it ends).
             drop(span);
@@ -183,4 +198,15 @@ where
         }
         Poll::Ready(result)
     }
+}
+
+/// A panic in the handler: recorded as the subsegment's cause (type `panic`), sent, then
+/// resumed.
+fn panicked(span: Span, provider: &SdkTracerProvider, payload: Box<dyn Any + Send>) -> ! {
+    let described = Described::of_panic(&*payload);
+    span.set_status(Status::error(described.message().to_owned()));
+    described.record(&span);
+    drop(span);
+    let _ = provider.force_flush();
+    resume_unwind(payload)
 }

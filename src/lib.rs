@@ -82,6 +82,7 @@
 pub mod config;
 pub mod encode;
 mod error;
+pub mod exception;
 mod exporter;
 mod id;
 #[cfg(feature = "lambda")]

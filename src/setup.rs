@@ -21,6 +21,7 @@ use tracing_subscriber::{filter::EnvFilter, layer::SubscriberExt, util::Subscrib
 
 use crate::config::{self, Environment};
 use crate::error::BuildError;
+use crate::exception::ExceptionLayer;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
 use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XraySampler, XraySpanProcessor};
 
@@ -205,7 +206,14 @@ impl XrayBuilder {
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
-        self.build(&Environment::read())
+        // Boxed: an `Option` layer would not forward `on_register_dispatch`, which the
+        // exception layer needs.
+        let (layer, guard) = self.build(&Environment::read())?;
+        let layer: Box<dyn Layer<S> + Send + Sync> = match layer {
+            Some(layer) => Box::new(layer),
+            None => Box::new(tracing_subscriber::layer::Identity::new()),
+        };
+        Ok((layer, guard))
     }
 
     fn build<S>(
@@ -244,6 +252,7 @@ impl XrayBuilder {
         }
         let provider = pipeline(processor.build()?, &service_name, env);
         let layer = lean_layer(provider.tracer("xray-bridge"), self.span_details)
+            .and_then(ExceptionLayer::new())
             .with_filter(filter.and(filter_fn(|metadata| exported(metadata.target()))));
         let guard = XrayGuard {
             installed: Some(Installed {
@@ -305,16 +314,20 @@ fn quiet_opentelemetry(directives: &str) -> String {
 /// The `tracing` layer [`XrayBuilder::install`] uses, for a tracer of a provider you build
 /// yourself (to add other exporters, say): tracing-opentelemetry's layer without the per-span
 /// details X-Ray does not show (code location, thread, target, busy/idle time) unless
-/// `span_details`, and without the spans and events that must never be exported.
+/// `span_details`, with errors recorded as exceptions by [`ExceptionLayer`], and without the
+/// spans and events that must never be exported.
 pub fn tracing_layer<S>(tracer: SdkTracer, span_details: bool) -> impl Layer<S> + Send + Sync + 'static
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
-    lean_layer(tracer, span_details).with_filter(filter_fn(|metadata| exported(metadata.target())))
+    lean_layer(tracer, span_details)
+        .and_then(ExceptionLayer::new())
+        .with_filter(filter_fn(|metadata| exported(metadata.target())))
 }
 
 /// tracing-opentelemetry's layer without the per-span details X-Ray does not show, unless
-/// `span_details`.
+/// `span_details`, and without its own mapping of errors to exceptions: [`ExceptionLayer`]
+/// records them, with their types.
 fn lean_layer<S>(
     tracer: SdkTracer,
     span_details: bool,
@@ -328,6 +341,9 @@ where
         .with_threads(span_details)
         .with_tracked_inactivity(span_details)
         .with_target(span_details)
+        .with_error_fields_to_exceptions(false)
+        .with_error_events_to_exceptions(false)
+        .with_error_records_to_exceptions(false)
 }
 
 /// Whether spans and events of `target` go to X-Ray: never the exporter's own warnings (no

@@ -236,3 +236,160 @@ async fn unsampled_requests_export_nothing_and_servers_answer_without_tracing() 
     let response = reqwest::get(format!("http://{server}/orders/2")).await.unwrap();
     assert_eq!(response.text().await.unwrap(), "order");
 }
+
+/// The exceptions of a cause, without their random ids (checked: 16 hex digits, each
+/// exception's `cause` the next one's id).
+fn exceptions(document: &Json) -> Json {
+    let mut exceptions = document["cause"]["exceptions"].clone();
+    let list = exceptions.as_array_mut().expect("a cause with exceptions");
+    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
+    for (i, exception) in list.iter_mut().enumerate() {
+        let object = exception.as_object_mut().unwrap();
+        assert_eq!(object.remove("id").unwrap().as_str().unwrap().len(), 16);
+        assert_eq!(object.remove("cause").as_ref(), ids.get(i + 1), "chained");
+    }
+    exceptions
+}
+
+/// What a service fails with: a message and an I/O error as its source.
+#[derive(Debug)]
+struct UpstreamDown {
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for UpstreamDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("inventory service unavailable")
+    }
+}
+
+impl std::error::Error for UpstreamDown {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn upstream_down() -> UpstreamDown {
+    UpstreamDown {
+        source: std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused"),
+    }
+}
+
+/// A tower service that always fails with `error()`.
+#[derive(Clone)]
+struct Failing<E>(fn() -> E);
+
+impl<E> tower_service::Service<axum::http::Request<String>> for Failing<E> {
+    type Response = axum::http::Response<String>;
+    type Error = E;
+    type Future = std::future::Ready<Result<Self::Response, E>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), E>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: axum::http::Request<String>) -> Self::Future {
+        std::future::ready(Err((self.0)()))
+    }
+}
+
+fn request(uri: &str) -> axum::http::Request<String> {
+    axum::http::Request::get(uri).body(String::new()).unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_call_is_a_cause_typed_by_its_kind_with_its_sources() {
+    let pipeline = Pipeline::start();
+    // A port nobody listens on: the connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let error = client()
+        .get(format!("http://user:secret@{closed}/orders/7"))
+        .send()
+        .instrument(tracing::info_span!("checkout"))
+        .await
+        .unwrap_err();
+    assert!(error.is_connect());
+    let documents = pipeline.documents(3);
+    let text = serde_json::to_string(&documents).unwrap();
+    assert!(!text.contains("secret"), "no credentials: {text}");
+    let call = by_name(&documents, "127.0.0.1");
+    assert_eq!(
+        (&call["fault"], &call["error"], &call["throttle"]),
+        (&json!(true), &json!(false), &json!(false)),
+        "no response: a fault"
+    );
+    assert_eq!(
+        call["http"],
+        json!({"request": {"method": "GET", "url": format!("http://{closed}/orders/7")},
+               "response": {"content_length": 0}})
+    );
+    assert_eq!(
+        exceptions(call),
+        json!([
+            {"message": format!("error sending request for url (http://{closed}/orders/7)"),
+             "type": "reqwest::Error(connect)", "remote": true},
+            {"message": "client error (Connect)", "type": "hyper_util::client::legacy::Error", "remote": true},
+            {"message": "tcp connect error", "type": "ConnectError", "remote": true},
+            {"message": "Connection refused (os error 111)", "type": "std::io::Error(ConnectionRefused)",
+             "remote": true}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_service_error_is_a_500_with_its_cause() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+    let pipeline = Pipeline::start();
+    let boxed = || -> Box<dyn std::error::Error + Send + Sync> { Box::new(upstream_down()) };
+    let mut server = XrayServerLayer::default().layer(Failing(boxed));
+    server
+        .call(request("http://shop.example.com/orders/7"))
+        .await
+        .unwrap_err();
+    let documents = pipeline.documents(1);
+    let segment = &documents[0];
+    assert_eq!(segment["name"], "orders-api");
+    assert_eq!(
+        segment["http"]["response"],
+        json!({"status": 500, "content_length": 0})
+    );
+    assert_eq!(
+        (&segment["fault"], &segment["error"], &segment["throttle"]),
+        (&json!(true), &json!(false), &json!(false))
+    );
+    assert_eq!(
+        exceptions(segment),
+        json!([
+            {"message": "inventory service unavailable", "type": "UpstreamDown", "remote": false},
+            {"message": "refused", "type": "std::io::Error(ConnectionRefused)", "remote": false}
+        ]),
+        "a boxed error (tower's BoxError): the type its Debug text names, and its sources"
+    );
+}
+
+#[tokio::test]
+async fn a_client_error_is_a_cause_typed_by_the_error() {
+    use tower_layer::Layer as _;
+    use tower_service::Service as _;
+    let pipeline = Pipeline::start();
+    let mut client = xray_bridge::http::XrayClientLayer::default().layer(Failing(upstream_down));
+    let checkout = tracing::info_span!("checkout");
+    let call = checkout.in_scope(|| client.call(request("http://inventory.internal/stock/7")));
+    call.instrument(checkout).await.unwrap_err();
+    let documents = pipeline.documents(3);
+    let call = by_name(&documents, "inventory.internal");
+    assert_eq!(call["parent_id"], by_name(&documents, "checkout")["id"]);
+    assert_eq!(
+        (&call["fault"], &call["error"], &call["throttle"]),
+        (&json!(true), &json!(false), &json!(false))
+    );
+    assert_eq!(
+        exceptions(call),
+        json!([{"message": "inventory service unavailable", "type": "http_layers::UpstreamDown", "remote": true}]),
+        "the service's error type"
+    );
+}

@@ -1,6 +1,7 @@
 //! The real `lambda_runtime` against a Lambda Runtime API served by this test on 127.0.0.1:
 //! three invocations (sampled, sampled with a handler error, `Sampled=0`), each checked when
-//! its response is posted, with the X-Ray documents captured by a UDP socket on loopback.
+//! its response is posted, with the X-Ray documents captured by a UDP socket on loopback. Then
+//! the handler service alone, called directly: handler errors and panics as causes.
 
 mod support;
 
@@ -124,7 +125,7 @@ async fn each_invocation_is_sent_before_its_response_is_posted() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     // What Lambda sets for a function. `lambda_runtime` reads its configuration only from the
-    // environment, and this test binary holds this one test, so nothing else reads it.
+    // environment; the other tests of this binary give every setting they use in code.
     #[allow(clippy::disallowed_methods)]
     for (name, value) in [
         ("AWS_LAMBDA_FUNCTION_NAME", "orders".to_owned()),
@@ -216,6 +217,10 @@ async fn each_invocation_is_sent_before_its_response_is_posted() {
         handler_doc["cause"]["exceptions"][0]["message"],
         "payment declined"
     );
+    assert_eq!(
+        handler_doc["cause"]["exceptions"][0]["type"], "## handler error",
+        "a boxed string names no type: the subsegment does"
+    );
 
     // Invocation 3: Sampled=0, nothing at all.
     assert_eq!(
@@ -227,5 +232,145 @@ async fn each_invocation_is_sent_before_its_response_is_posted() {
     assert_eq!(
         xray.stats().datagrams_send_failed + xray.stats().datagrams_refused,
         0
+    );
+}
+
+/// The pipeline in Lambda mode, sending to `daemon`, for the calling thread.
+fn lambda_pipeline(daemon: &support::Daemon) -> (tracing::Dispatch, xray_bridge::XrayGuard) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let (layer, xray) = xray_bridge::builder()
+        .service_name("orders")
+        .with_lambda_mode(true)
+        .exporter(xray_bridge::XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .build_layer()
+        .unwrap();
+    (
+        tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+        xray,
+    )
+}
+
+/// An invocation in trace `…2796` under the function's segment `83995c3f42cd8ad1`.
+fn invocation() -> LambdaEvent<Json> {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "req-9".to_owned();
+    context.xray_trace_id =
+        Some("Root=1-5759e988-bd862e3fe1be46a994272796;Parent=83995c3f42cd8ad1;Sampled=1".to_owned());
+    LambdaEvent::new(json!({}), context)
+}
+
+/// The handler's subsegment, checked for what every failed invocation has: its parent and the
+/// fault flag.
+fn failed_handler(document: Json) -> Json {
+    assert_eq!(document["name"], "## handler");
+    assert_eq!(document["trace_id"], "1-5759e988-bd862e3fe1be46a994272796");
+    assert_eq!(document["parent_id"], "83995c3f42cd8ad1");
+    assert_eq!(
+        (&document["fault"], &document["error"], &document["throttle"]),
+        (&json!(true), &json!(false), &json!(false))
+    );
+    document
+}
+
+/// The exceptions of a cause, without their random ids (checked: 16 hex digits, each
+/// exception's `cause` the next one's id).
+fn exceptions(document: &Json) -> Json {
+    let mut exceptions = document["cause"]["exceptions"].clone();
+    let list = exceptions.as_array_mut().expect("a cause with exceptions");
+    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
+    for (i, exception) in list.iter_mut().enumerate() {
+        let object = exception.as_object_mut().unwrap();
+        assert_eq!(object.remove("id").unwrap().as_str().unwrap().len(), 16);
+        assert_eq!(object.remove("cause").as_ref(), ids.get(i + 1), "chained");
+    }
+    exceptions
+}
+
+#[derive(Debug)]
+struct PaymentDeclined {
+    order: u32,
+    source: std::io::Error,
+}
+
+impl std::fmt::Display for PaymentDeclined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "payment declined for order {}", self.order)
+    }
+}
+
+impl std::error::Error for PaymentDeclined {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn declined() -> PaymentDeclined {
+    PaymentDeclined {
+        order: 7,
+        source: std::io::Error::new(std::io::ErrorKind::ConnectionReset, "bank hung up"),
+    }
+}
+
+#[test]
+fn a_handler_error_is_a_cause_typed_by_the_error() {
+    use lambda_runtime::tower::Service;
+    let daemon = support::Daemon::start();
+    let (dispatch, xray) = lambda_pipeline(&daemon);
+    tracing::dispatcher::with_default(&dispatch, || {
+        // The error's own type.
+        let mut typed = xray
+            .lambda_layer()
+            .layer(service_fn(|_: LambdaEvent<Json>| async {
+                Err::<Json, _>(declined())
+            }));
+        assert!(futures_executor::block_on(typed.call(invocation())).is_err());
+        // `lambda_runtime::Error` (a boxed error, what `?` makes): the type inside, its sources.
+        let mut boxed = xray
+            .lambda_layer()
+            .layer(service_fn(|_: LambdaEvent<Json>| async {
+                Err::<Json, Error>(declined().into())
+            }));
+        assert!(futures_executor::block_on(boxed.call(invocation())).is_err());
+    });
+    let documents = daemon.documents(2);
+    assert_eq!(
+        exceptions(&failed_handler(documents[0].clone())),
+        json!([{"message": "payment declined for order 7", "type": "lambda::PaymentDeclined", "remote": false}])
+    );
+    assert_eq!(
+        exceptions(&failed_handler(documents[1].clone())),
+        json!([
+            {"message": "payment declined for order 7", "type": "PaymentDeclined", "remote": false},
+            {"message": "bank hung up", "type": "std::io::Error(ConnectionReset)", "remote": false}
+        ])
+    );
+}
+
+#[test]
+fn a_handler_panic_is_a_cause_and_is_resumed() {
+    use lambda_runtime::tower::Service;
+    let daemon = support::Daemon::start();
+    let (dispatch, xray) = lambda_pipeline(&daemon);
+    let mut handler = xray
+        .lambda_layer()
+        .layer(service_fn(|event: LambdaEvent<Json>| async move {
+            if event.payload.is_object() {
+                panic!("inventory corrupted");
+            }
+            Ok::<Json, Error>(event.payload)
+        }));
+    let outcome = tracing::dispatcher::with_default(&dispatch, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            futures_executor::block_on(handler.call(invocation()))
+        }))
+    });
+    let payload = outcome.expect_err("the panic goes on unwinding");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"inventory corrupted"));
+    // Sent before the panic went on: already on the socket.
+    let sent: Vec<Json> = daemon.drain().iter().map(|d| support::document(d)).collect();
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    assert_eq!(
+        exceptions(&failed_handler(sent[0].clone())),
+        json!([{"message": "inventory corrupted", "type": "panic", "remote": false}])
     );
 }

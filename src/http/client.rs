@@ -14,7 +14,8 @@ use super::{inject_context, spans};
 /// A tower layer for HTTP clients (hyper-util's client, any `Service<http::Request<B>>`): each
 /// request gets a client span, named after the peer host, whose context is written into the
 /// request's `X-Amzn-Trace-Id` (through the global propagator); the response status sets the
-/// subsegment's error, throttle and fault flags.
+/// subsegment's error, throttle and fault flags, and an error from the inner service is a fault
+/// with its cause, typed by the error's type.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct XrayClientLayer {
     _private: (),
@@ -37,7 +38,7 @@ pub struct XrayClient<S> {
 impl<S, B, R> Service<Request<B>> for XrayClient<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
-    S::Error: std::fmt::Display,
+    S::Error: std::fmt::Display + 'static,
     R: Body,
 {
     type Response = Response<R>;

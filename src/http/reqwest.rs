@@ -6,10 +6,14 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{inject_context, spans};
+use crate::exception::Described;
+use crate::redact::without_credentials;
 
 /// A `reqwest-middleware` middleware: each request gets a client span, named after the peer
 /// host, whose context is written into the request's `X-Amzn-Trace-Id` (through the global
-/// propagator); the response status sets the subsegment's error, throttle and fault flags.
+/// propagator); the response status sets the subsegment's error, throttle and fault flags, and a
+/// call that gets no response is a fault with its cause, typed by the error's kind
+/// (`reqwest::Error(connect)`, `reqwest::Error(timeout)`, ...) with its `source()` chain.
 ///
 /// ```no_run
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
@@ -45,7 +49,14 @@ impl Middleware for XrayMiddleware {
                 response.headers(),
                 response.content_length(),
             ),
-            Err(error) => spans::record_failure(&span, error),
+            Err(error) => {
+                spans::record_failure(&span, error);
+                let mut described = Described::of_error(error, "HTTP client request");
+                if let Some(url) = error.url() {
+                    described.redact(url.as_str(), &without_credentials(url.as_str()));
+                }
+                described.record(&span);
+            }
         }
         result
     }

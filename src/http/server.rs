@@ -13,7 +13,8 @@ use super::{extract, spans};
 
 /// A tower layer for HTTP servers (axum, hyper, tonic's HTTP): for each request it reads
 /// `X-Amzn-Trace-Id` (through the global propagator), opens a server span under it and records
-/// the response status and size, so 4xx, 429 and 5xx responses become error, throttle and fault.
+/// the response status and size, so 4xx, 429 and 5xx responses become error, throttle and fault;
+/// an error from the inner service is a 500 with its cause, typed by the error's type.
 ///
 /// The span is a `tracing` span: with no subscriber (or tracing filtered out) the service still
 /// answers, at no cost beyond a disabled span.
@@ -49,7 +50,7 @@ pub struct XrayServer<S> {
 impl<S, B, R> Service<Request<B>> for XrayServer<S>
 where
     S: Service<Request<B>, Response = Response<R>>,
-    S::Error: std::fmt::Display,
+    S::Error: std::fmt::Display + 'static,
     R: Body,
 {
     type Response = Response<R>;

@@ -11,6 +11,7 @@ use http_body::Body;
 use tracing::Span;
 
 use super::spans;
+use crate::exception::Described;
 
 /// Which side of the call the span records.
 #[derive(Clone, Copy, Debug)]
@@ -40,7 +41,7 @@ impl<F> TracedResponse<F> {
 impl<F, R, E> Future for TracedResponse<F>
 where
     F: Future<Output = Result<Response<R>, E>>,
-    E: Display,
+    E: Display + 'static,
     R: Body,
 {
     type Output = F::Output;
@@ -51,10 +52,16 @@ where
         let result = std::task::ready!(this.inner.poll(cx));
         match (&result, this.side) {
             (Ok(response), _) => spans::record_response(this.span, response),
-            (Err(_), Side::Server) => {
-                this.span.record("http.response.status_code", 500);
+            (Err(error), side) => {
+                match side {
+                    Side::Server => {
+                        this.span.record("http.response.status_code", 500);
+                    }
+                    Side::Client => spans::record_failure(this.span, error),
+                }
+                let name = this.span.metadata().map_or("HTTP request", |m| m.name());
+                Described::of_value(error, name).record(this.span);
             }
-            (Err(error), Side::Client) => spans::record_failure(this.span, error),
         }
         Poll::Ready(result)
     }

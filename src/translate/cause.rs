@@ -130,6 +130,23 @@ fn push_exception_event<'a>(
         }
         _ => {}
     }
+    // This crate's `exception` events (src/exception.rs) carry an error's `source()` chain
+    // with the type of each source: each becomes a chained exception.
+    if let Some(Value::Array(Array::String(messages))) =
+        event_attribute(event, "xray_bridge.exception.source_messages")
+    {
+        let types = match event_attribute(event, "xray_bridge.exception.source_types") {
+            Some(Value::Array(Array::String(types))) => types.as_slice(),
+            _ => &[],
+        };
+        for (i, message) in messages.iter().enumerate() {
+            let mut exception = Exception::new(AsciiId(random_segment_id()));
+            exception.exception_type = Some(Cow::Borrowed(types.get(i).map_or("dyn Error", |t| t.as_str())));
+            exception.message = Some(Cow::Borrowed(message.as_str()));
+            exception.remote = Some(remote);
+            chain(out, exception);
+        }
+    }
 }
 
 /// Appends `exception` as the cause of the last exception of `out`.
