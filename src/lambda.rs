@@ -47,7 +47,8 @@ use crate::{XrayPropagator, TRACE_HEADER};
 /// Name of the handler's subsegment (the name AWS Lambda Powertools uses).
 pub const HANDLER_SUBSEGMENT: &str = "## handler";
 
-/// Wraps a `lambda_runtime` handler service; made by [`crate::XrayGuard::lambda_layer`].
+/// Wraps a `lambda_runtime` handler service; made by [`crate::XrayGuard::lambda_layer`] or
+/// [`XrayLambdaLayer::new`].
 ///
 /// Per invocation: the parent is the invocation context's X-Ray trace id (never the
 /// `_X_AMZN_TRACE_ID` variable, which the runtime rewrites concurrently); the handler runs in a
@@ -64,11 +65,55 @@ pub struct XrayLambdaLayer {
 }
 
 impl XrayLambdaLayer {
-    pub(crate) fn new(pipeline: Option<(SdkTracerProvider, String)>) -> Self {
+    /// The layer for a pipeline built by hand: `provider` exports the handler's spans (flushed
+    /// before each invocation returns) and `service_name` is the `Service` annotation.
+    ///
+    /// In Lambda the exporter and the processor need Lambda mode, and the resource comes from
+    /// the Lambda environment (what [`crate::builder()`] does by itself):
+    ///
+    /// ```no_run
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use opentelemetry_sdk::Resource;
+    /// use xray_bridge::lambda::XrayLambdaLayer;
+    /// use xray_bridge::resource::LambdaResourceDetector;
+    /// use xray_bridge::{XrayExporter, XrayIdGenerator, XraySpanProcessor};
+    ///
+    /// let exporter = XrayExporter::builder().with_lambda_mode(true).build()?;
+    /// let provider = SdkTracerProvider::builder()
+    ///     .with_span_processor(XraySpanProcessor::builder(exporter).with_lambda_mode(true).build()?)
+    ///     .with_id_generator(XrayIdGenerator::default())
+    ///     .with_resource(
+    ///         Resource::builder()
+    ///             .with_service_name("orders")
+    ///             .with_detector(Box::new(LambdaResourceDetector))
+    ///             .build(),
+    ///     )
+    ///     .build();
+    /// let layer = XrayLambdaLayer::new(provider, "orders");
+    /// # let _ = layer;
+    /// # Ok::<(), xray_bridge::BuildError>(())
+    /// ```
+    pub fn new(provider: SdkTracerProvider, service_name: impl Into<String>) -> Self {
+        Self::with_pipeline(Some((provider, service_name.into().into())))
+    }
+
+    fn with_pipeline(pipeline: Option<(SdkTracerProvider, Arc<str>)>) -> Self {
         XrayLambdaLayer {
-            pipeline: pipeline.map(|(provider, service)| (provider, service.into())),
+            pipeline,
             cold_start: Arc::new(AtomicBool::new(true)),
         }
+    }
+}
+
+#[cfg(feature = "layer")]
+impl crate::XrayGuard {
+    /// The layer for a `lambda_runtime` handler (feature `lambda`); see [`crate::lambda`]. When
+    /// the pipeline is disabled it only calls the handler.
+    pub fn lambda_layer(&self) -> XrayLambdaLayer {
+        XrayLambdaLayer::with_pipeline(
+            self.tracer_provider()
+                .map(|provider| (provider.clone(), self.service_name().unwrap_or_default().into())),
+        )
     }
 }
 

@@ -82,7 +82,9 @@
 pub mod config;
 pub mod encode;
 mod error;
-pub mod exception;
+#[cfg(feature = "layer")]
+mod error_events;
+mod exception;
 mod exporter;
 mod id;
 #[cfg(feature = "lambda")]

@@ -21,7 +21,7 @@ use tracing_subscriber::{filter::EnvFilter, layer::SubscriberExt, util::Subscrib
 
 use crate::config::{self, Environment};
 use crate::error::BuildError;
-use crate::exception::ExceptionLayer;
+use crate::error_events::ExceptionLayer;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
 use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XraySampler, XraySpanProcessor};
 
@@ -179,7 +179,7 @@ impl XrayBuilder {
             .with(logs)
             .try_init()
             .map_err(BuildError::already_installed)?;
-        let Some(provider) = guard.provider() else {
+        let Some(provider) = guard.tracer_provider() else {
             // Disabled: the logs are printed, nothing else is installed.
             return Ok(guard);
         };
@@ -394,7 +394,8 @@ impl XrayGuard {
     ///
     /// When the pipeline is shut down or the flush times out (2 s).
     pub fn flush(&self) -> OTelSdkResult {
-        self.provider().map_or(Ok(()), SdkTracerProvider::force_flush)
+        self.tracer_provider()
+            .map_or(Ok(()), SdkTracerProvider::force_flush)
     }
 
     /// Flushes and stops the pipeline.
@@ -432,17 +433,9 @@ impl XrayGuard {
         self.installed.as_ref().map(|i| i.service_name.as_str())
     }
 
-    /// The layer for a `lambda_runtime` handler (feature `lambda`); see [`crate::lambda`].
-    #[cfg(feature = "lambda")]
-    pub fn lambda_layer(&self) -> crate::lambda::XrayLambdaLayer {
-        crate::lambda::XrayLambdaLayer::new(
-            self.installed
-                .as_ref()
-                .map(|i| (i.provider.clone(), i.service_name.clone())),
-        )
-    }
-
-    pub(crate) fn provider(&self) -> Option<&SdkTracerProvider> {
+    /// The tracer provider of the pipeline (`None` when it is disabled), for tracers of your
+    /// own beside the `tracing` layer.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
         self.installed.as_ref().map(|i| &i.provider)
     }
 }

@@ -16,9 +16,9 @@ use xray_bridge::XrayExporter;
 fn document_of(name: &str, spans: impl FnOnce()) -> Json {
     let daemon = support::Daemon::start();
     let (layer, xray) = xray_bridge::builder()
-        .service_name("billing")
+        .with_service_name("billing")
         .with_lambda_mode(false)
-        .exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
         .build_layer()
         .unwrap();
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));

@@ -239,9 +239,9 @@ async fn each_invocation_is_sent_before_its_response_is_posted() {
 fn lambda_pipeline(daemon: &support::Daemon) -> (tracing::Dispatch, xray_bridge::XrayGuard) {
     use tracing_subscriber::layer::SubscriberExt;
     let (layer, xray) = xray_bridge::builder()
-        .service_name("orders")
+        .with_service_name("orders")
         .with_lambda_mode(true)
-        .exporter(xray_bridge::XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .with_exporter(xray_bridge::XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
         .build_layer()
         .unwrap();
     (

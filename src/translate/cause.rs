@@ -9,6 +9,7 @@ use opentelemetry::{Array, Value};
 
 use super::attributes::{as_int, as_str, Attributes, Known};
 use super::stack::{self, StackLanguage};
+use crate::exception::{EXCEPTION_EVENT, SOURCE_MESSAGES, SOURCE_TYPES};
 use crate::id::random_segment_id;
 use crate::segment::{AsciiId, Cause, Exception};
 
@@ -52,7 +53,7 @@ pub(super) fn failure<'a>(
     let mut exceptions = Vec::new();
     let mut has_events = false;
     for event in events {
-        if event.name == "exception" {
+        if event.name == EXCEPTION_EVENT {
             has_events = true;
             push_exception_event(&mut exceptions, event, remote, language);
         } else if aws_sdk && event.name == "HTTP request failure" {
@@ -132,10 +133,8 @@ fn push_exception_event<'a>(
     }
     // This crate's `exception` events (src/exception.rs) carry an error's `source()` chain
     // with the type of each source: each becomes a chained exception.
-    if let Some(Value::Array(Array::String(messages))) =
-        event_attribute(event, "xray_bridge.exception.source_messages")
-    {
-        let types = match event_attribute(event, "xray_bridge.exception.source_types") {
+    if let Some(Value::Array(Array::String(messages))) = event_attribute(event, SOURCE_MESSAGES) {
+        let types = match event_attribute(event, SOURCE_TYPES) {
             Some(Value::Array(Array::String(types))) => types.as_slice(),
             _ => &[],
         };
