@@ -145,7 +145,7 @@ fn span_cost(c: &mut Criterion<ThreadCpu>) {
             });
         };
         if lean {
-            let subscriber = tracing_subscriber::registry().with(xray_bridge::tracing_layer(tracer, false));
+            let subscriber = tracing_subscriber::registry().with(xray_bridge::tracing_layer(tracer));
             tracing::subscriber::with_default(subscriber, || measure(&mut group));
         } else {
             let subscriber =
@@ -157,13 +157,13 @@ fn span_cost(c: &mut Criterion<ThreadCpu>) {
     // The same layer and provider settings as install(), with the discarding exporter.
     let provider = SdkTracerProvider::builder()
         .with_id_generator(xray_bridge::XrayIdGenerator::default())
-        .with_sampler(xray_bridge::XraySampler::parent_based(
+        .with_sampler(xray_bridge::XrayParentBasedSampler::new(
             opentelemetry_sdk::trace::Sampler::AlwaysOn,
         ))
         .with_batch_exporter(Discard)
         .build();
     let subscriber =
-        tracing_subscriber::registry().with(xray_bridge::tracing_layer(provider.tracer("bench"), false));
+        tracing_subscriber::registry().with(xray_bridge::tracing_layer(provider.tracer("bench")));
     tracing::subscriber::with_default(subscriber, || {
         group.bench_function("xray_bridge_layer/discard", |b| {
             b.iter(|| tracing::info_span!("work", order.id = 7).in_scope(|| {}))

@@ -17,8 +17,8 @@ use opentelemetry_sdk::Resource;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer as _;
-use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
-use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySampler, XraySpanProcessor};
+use xray_bridge::http::{TraceLayer, TraceMiddleware};
+use xray_bridge::{XrayExporter, XrayIdGenerator, XrayParentBasedSampler, XrayPropagator, XraySpanProcessor};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let provider = SdkTracerProvider::builder()
         .with_span_processor(XraySpanProcessor::builder(XrayExporter::builder().build()?).build()?)
         .with_id_generator(XrayIdGenerator::default())
-        .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
+        .with_sampler(XrayParentBasedSampler::new(Sampler::AlwaysOn))
         .with_resource(Resource::builder().with_service_name("orders-api").build())
         .build();
     tracing_subscriber::registry()
@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app = axum::Router::new()
         .route("/orders/{id}", get(order))
-        .layer(XrayServerLayer::default());
+        .layer(TraceLayer::server());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await?;
@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[tracing::instrument]
 async fn order(Path(id): Path<u32>) -> String {
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::default())
+        .with(TraceMiddleware::default())
         .build();
     let stock = match client.get("http://127.0.0.1:3001/stock").send().await {
         Ok(response) => response.status().to_string(),

@@ -13,7 +13,7 @@ use opentelemetry_sdk::Resource;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use xray_bridge::http::XrayMiddleware;
+use xray_bridge::http::TraceMiddleware;
 use xray_bridge::{XrayExporter, XrayIdGenerator, XrayPropagator, XraySpanProcessor};
 
 #[tokio::main]
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::default())
+        .with(TraceMiddleware::default())
         .build();
     let job = tracing::info_span!("poll orders");
     let outcome: Result<String, reqwest_middleware::Error> =

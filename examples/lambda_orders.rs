@@ -3,7 +3,7 @@
 //! `POST /orders` with `{"sku": "...", "quantity": n}`: the order is written to PostgreSQL, an
 //! `OrderPlaced` event is published to SNS, and stock is reserved through a downstream HTTP
 //! service (`INVENTORY_URL`, default `http://inventory.internal/reservations`) called with
-//! reqwest and [`XrayMiddleware`], which sends `X-Amzn-Trace-Id` so that service joins the trace.
+//! reqwest and [`TraceMiddleware`], which sends `X-Amzn-Trace-Id` so that service joins the trace.
 //! The database and SNS calls are simulated (no AWS SDK needed); real clients would be called
 //! inside the same spans. Answers: 201, 400 (bad body), 502 (inventory failed or unreachable).
 //!
@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use tokio::time::sleep;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use xray_bridge::http::XrayMiddleware;
+use xray_bridge::http::TraceMiddleware;
 use xray_bridge::XrayExporter;
 
 #[derive(Deserialize)]
@@ -64,7 +64,9 @@ async fn main() -> Result<(), Error> {
         .timeout(Duration::from_secs(3))
         .build()?;
     let app = App {
-        inventory: ClientBuilder::new(client).with(XrayMiddleware::default()).build(),
+        inventory: ClientBuilder::new(client)
+            .with(TraceMiddleware::default())
+            .build(),
         inventory_url: env("INVENTORY_URL", "http://inventory.internal/reservations"),
         region: env("AWS_REGION", "eu-west-1"),
     };

@@ -61,7 +61,7 @@
 //! ## X-Amzn-Trace-Id in and out
 //!
 //! [`XrayPropagator`] reads and writes the header (tolerantly: spaces, any key order, `Root`
-//! without `Parent`, `Sampled=?`), [`XraySampler::parent_based`] gives X-Ray's parent
+//! without `Parent`, `Sampled=?`), [`XrayParentBasedSampler::new`] gives X-Ray's parent
 //! semantics, and the `http` module (features `http`, `tower`, `axum`, `reqwest`) puts a span
 //! and the header on every request a server receives or a client sends.
 //!
@@ -76,6 +76,7 @@
 //! Every environment variable, its default and the builder method that overrides it are listed
 //! in the [`config`] module and the README. MSRV: Rust 1.85.
 #![deny(missing_docs)]
+#![warn(unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
@@ -89,7 +90,7 @@ mod exporter;
 mod id;
 #[cfg(feature = "lambda")]
 pub mod lambda;
-pub mod segment;
+mod segment;
 mod stats;
 mod translate;
 
@@ -115,7 +116,7 @@ pub use header::TraceHeader;
 pub use id::XrayIdGenerator;
 pub use processor::{XraySpanProcessor, XraySpanProcessorBuilder};
 pub use propagator::{XrayPropagator, TRACE_HEADER};
-pub use sampling::XraySampler;
+pub use sampling::XrayParentBasedSampler;
 #[cfg(feature = "layer")]
-pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard};
+pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard, XrayLayer};
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};

@@ -4,9 +4,9 @@
 //! place for travels with the context:
 //!
 //! - `Sampled=?` or no `Sampled` leaves the decision to this service's sampler: the remote
-//!   context is not marked sampled, and carries a marker that [`crate::XraySampler`] reads to ask
+//!   context is not marked sampled, and carries a marker that [`crate::XrayParentBasedSampler`] reads to ask
 //!   its root sampler. (OpenTelemetry's own `ParentBased` sampler would treat such a parent as
-//!   "not sampled" and drop the whole request: use `XraySampler::parent_based`.)
+//!   "not sampled" and drop the whole request: use `XrayParentBasedSampler::new`.)
 //! - A `Root` without `Parent` (what ALB and API Gateway send) continues the same trace: the
 //!   remote parent gets a placeholder id derived from the trace id, which the exporter
 //!   recognises and leaves out, so the local root segment has that trace id and no `parent_id`.

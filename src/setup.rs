@@ -3,7 +3,7 @@
 //! `install()` sets the global `tracing` subscriber (a registry and this crate's layer, with a
 //! filter of its own, plus printed logs when asked for, filtered by `RUST_LOG`), the global
 //! propagator (X-Ray and W3C) and the global tracer provider (X-Ray trace ids,
-//! [`XraySampler`], [`XraySpanProcessor`], [`XrayExporter`]), and returns an [`XrayGuard`] that
+//! [`XrayParentBasedSampler`], [`XraySpanProcessor`], [`XrayExporter`]), and returns an [`XrayGuard`] that
 //! flushes on drop. [`XrayBuilder::build_layer`] builds the same pipeline without touching any
 //! global, for programs that compose their own subscriber.
 
@@ -23,7 +23,7 @@ use crate::config::{self, Environment};
 use crate::error::BuildError;
 use crate::error_events::ExceptionLayer;
 use crate::stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
-use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XraySampler, XraySpanProcessor};
+use crate::{resource, XrayExporterBuilder, XrayIdGenerator, XrayParentBasedSampler, XraySpanProcessor};
 
 /// Filter directives that keep this crate's request and invocation spans whatever the X-Ray
 /// filter says: without them every span of a request would start a trace of its own.
@@ -202,14 +202,14 @@ impl XrayBuilder {
     /// address or queue size (naming the method or variable it came from and the value);
     /// [`Socket`](crate::BuildErrorKind::Socket) or [`Thread`](crate::BuildErrorKind::Thread)
     /// when the socket or the sending thread cannot be opened.
-    pub fn build_layer<S>(self) -> Result<(impl Layer<S> + Send + Sync + 'static, XrayGuard), BuildError>
+    pub fn build_layer<S>(self) -> Result<(XrayLayer<S>, XrayGuard), BuildError>
     where
         S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
     {
         // Boxed: an `Option` layer would not forward `on_register_dispatch`, which the
         // exception layer needs.
         let (layer, guard) = self.build(&Environment::read())?;
-        let layer: Box<dyn Layer<S> + Send + Sync> = match layer {
+        let layer: XrayLayer<S> = match layer {
             Some(layer) => Box::new(layer),
             None => Box::new(tracing_subscriber::layer::Identity::new()),
         };
@@ -311,22 +311,29 @@ fn quiet_opentelemetry(directives: &str) -> String {
     }
 }
 
+/// The `tracing` layer of this crate, as [`XrayBuilder::build_layer`] and
+/// [`tracing_layer`] return it: a type to name where the layer is stored.
+pub type XrayLayer<S> = Box<dyn Layer<S> + Send + Sync + 'static>;
+
 /// The `tracing` layer [`XrayBuilder::install`] uses, for a tracer of a provider you build
 /// yourself (to add other exporters, say): tracing-opentelemetry's layer without the per-span
-/// details X-Ray does not show (code location, thread, target, busy/idle time) unless
-/// `span_details`, with errors recorded as exceptions by [`ExceptionLayer`], and without the
-/// spans and events that must never be exported.
-pub fn tracing_layer<S>(tracer: SdkTracer, span_details: bool) -> impl Layer<S> + Send + Sync + 'static
+/// details X-Ray does not show (code location, thread, target, busy/idle time), with errors
+/// recorded as typed exceptions (see the README's "Errors become exceptions"), and without the
+/// spans and events that must never be exported (the exporter's own warnings,
+/// `lambda_runtime`'s per-invocation span).
+pub fn tracing_layer<S>(tracer: SdkTracer) -> XrayLayer<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span> + Send + Sync,
 {
-    lean_layer(tracer, span_details)
-        .and_then(ExceptionLayer::new())
-        .with_filter(filter_fn(|metadata| exported(metadata.target())))
+    Box::new(
+        lean_layer(tracer, false)
+            .and_then(ExceptionLayer::new())
+            .with_filter(filter_fn(|metadata| exported(metadata.target()))),
+    )
 }
 
 /// tracing-opentelemetry's layer without the per-span details X-Ray does not show, unless
-/// `span_details`, and without its own mapping of errors to exceptions: [`ExceptionLayer`]
+/// `span_details`, and without its own mapping of errors to exceptions: the exception layer
 /// records them, with their types.
 fn lean_layer<S>(
     tracer: SdkTracer,
@@ -362,7 +369,7 @@ fn internal(target: &str) -> bool {
 fn pipeline(processor: XraySpanProcessor, service_name: &str, env: &Environment) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
-        .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
+        .with_sampler(XrayParentBasedSampler::new(Sampler::AlwaysOn))
         .with_resource(resource::detect(service_name, env))
         .with_span_processor(processor)
         .build()

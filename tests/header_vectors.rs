@@ -10,7 +10,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
 use serde_json::Value as Json;
 use xray_bridge::header::Sampled;
-use xray_bridge::{TraceHeader, XrayPropagator, XraySampler};
+use xray_bridge::{TraceHeader, XrayParentBasedSampler, XrayPropagator};
 
 fn vectors() -> Vec<Json> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/header_vectors.json");
@@ -80,7 +80,7 @@ fn through_a_local_span(raw: &str) -> (Option<(String, String, bool)>, Option<St
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
-        .with_sampler(XraySampler::parent_based(Sampler::AlwaysOn))
+        .with_sampler(XrayParentBasedSampler::new(Sampler::AlwaysOn))
         .build();
     let tracer = provider.tracer("vectors");
     let propagator = XrayPropagator::default();

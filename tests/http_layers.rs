@@ -1,5 +1,5 @@
-//! The HTTP layers end to end on loopback: a reqwest client with `XrayMiddleware` calls an axum
-//! server with `XrayServerLayer`; both export through `XrayExporter` to a UDP socket.
+//! The HTTP layers end to end on loopback: a reqwest client with `TraceMiddleware` calls an axum
+//! server with `TraceLayer::server()`; both export through `XrayExporter` to a UDP socket.
 
 mod support;
 
@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::{json, Value as Json};
 use tracing::Instrument;
-use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
+use xray_bridge::http::{TraceLayer, TraceMiddleware};
 
 /// A tracing pipeline for this thread, exporting each span as it ends.
 struct Pipeline {
@@ -41,7 +41,7 @@ async fn serve() -> SocketAddr {
         .route("/limited", get(|| async { StatusCode::TOO_MANY_REQUESTS }))
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
         .route("/broken", get(|| async { StatusCode::INTERNAL_SERVER_ERROR }))
-        .layer(XrayServerLayer::default());
+        .layer(TraceLayer::server());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let service = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -51,7 +51,7 @@ async fn serve() -> SocketAddr {
 
 fn client() -> reqwest_middleware::ClientWithMiddleware {
     reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(XrayMiddleware::default())
+        .with(TraceMiddleware::default())
         .build()
 }
 
@@ -345,7 +345,7 @@ async fn a_service_error_is_a_500_with_its_cause() {
     use tower_service::Service as _;
     let pipeline = Pipeline::start();
     let boxed = || -> Box<dyn std::error::Error + Send + Sync> { Box::new(upstream_down()) };
-    let mut server = XrayServerLayer::default().layer(Failing(boxed));
+    let mut server = TraceLayer::server().layer(Failing(boxed));
     server
         .call(request("http://shop.example.com/orders/7"))
         .await
@@ -376,7 +376,7 @@ async fn a_client_error_is_a_cause_typed_by_the_error() {
     use tower_layer::Layer as _;
     use tower_service::Service as _;
     let pipeline = Pipeline::start();
-    let mut client = xray_bridge::http::XrayClientLayer::default().layer(Failing(upstream_down));
+    let mut client = xray_bridge::http::TraceLayer::client().layer(Failing(upstream_down));
     let checkout = tracing::info_span!("checkout");
     let call = checkout.in_scope(|| client.call(request("http://inventory.internal/stock/7")));
     call.instrument(checkout).await.unwrap_err();

@@ -19,7 +19,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::Value as Json;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
-use xray_bridge::http::{XrayMiddleware, XrayServerLayer};
+use xray_bridge::http::{TraceLayer, TraceMiddleware};
 
 const NODE_SDK: &str = "aws-xray-sdk-core@3.12.0";
 const PYTHON_SDK: &str = "aws-xray-sdk==2.15.0";
@@ -123,13 +123,13 @@ async fn start_ours(
             "/chain",
             get(|State(python): State<SocketAddr>| async move {
                 let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-                    .with(XrayMiddleware::default())
+                    .with(TraceMiddleware::default())
                     .build();
                 let response = client.get(format!("http://{python}/work")).send().await.unwrap();
                 response.text().await.unwrap()
             }),
         )
-        .layer(XrayServerLayer::default())
+        .layer(TraceLayer::server())
         .with_state(python);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

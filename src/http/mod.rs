@@ -4,20 +4,18 @@
 //! and W3C trace context); while none is set they use those two anyway. The layers below create
 //! the spans themselves:
 //!
-//! - [`XrayServerLayer`] (feature `tower`): one server span per request, continuing the
+//! - [`TraceLayer::server`] (feature `tower`): one server span per request, continuing the
 //!   caller's trace; works with axum and hyper.
-//! - [`XrayClientLayer`] (feature `tower`) and [`XrayMiddleware`] (feature `reqwest`): one
+//! - [`TraceLayer::client`] (feature `tower`) and [`TraceMiddleware`] (feature `reqwest`): one
 //!   client span per outgoing request, its context sent in the request's header.
 //!
 //! Privacy: no request or response header value is recorded except the user agent and the
 //! first `X-Forwarded-For` address; `user:password@` is removed from every recorded URL.
 
 #[cfg(feature = "tower")]
-mod client;
+mod layer;
 #[cfg(feature = "reqwest")]
 mod reqwest;
-#[cfg(feature = "tower")]
-mod server;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 mod spans;
 #[cfg(feature = "tower")]
@@ -33,11 +31,9 @@ use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use crate::XrayPropagator;
 
 #[cfg(feature = "tower")]
-pub use client::{XrayClient, XrayClientLayer};
+pub use layer::{TraceLayer, Traced};
 #[cfg(feature = "reqwest")]
-pub use reqwest::XrayMiddleware;
-#[cfg(feature = "tower")]
-pub use server::{XrayServer, XrayServerLayer};
+pub use reqwest::TraceMiddleware;
 #[cfg(feature = "tower")]
 pub use traced::TracedResponse;
 

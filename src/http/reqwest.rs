@@ -1,4 +1,4 @@
-//! [`XrayMiddleware`] for `reqwest-middleware`.
+//! [`TraceMiddleware`] for `reqwest-middleware`.
 
 use http::Extensions;
 use reqwest_middleware::{Middleware, Next};
@@ -17,16 +17,16 @@ use crate::redact::without_credentials;
 ///
 /// ```no_run
 /// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-///     .with(xray_bridge::http::XrayMiddleware::default())
+///     .with(xray_bridge::http::TraceMiddleware::default())
 ///     .build();
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct XrayMiddleware {
+pub struct TraceMiddleware {
     _private: (),
 }
 
 #[async_trait::async_trait]
-impl Middleware for XrayMiddleware {
+impl Middleware for TraceMiddleware {
     async fn handle(
         &self,
         mut request: reqwest::Request,

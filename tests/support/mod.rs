@@ -15,7 +15,7 @@ use opentelemetry_sdk::Resource;
 use serde_json::Value as Json;
 
 /// A tracing pipeline for the calling thread that exports every span to `daemon` as it ends:
-/// X-Ray ids, `XraySampler::parent_based(AlwaysOn)`, this crate's lean layer, and the global
+/// X-Ray ids, `XrayParentBasedSampler::new(AlwaysOn)`, this crate's lean layer, and the global
 /// propagator set to W3C plus X-Ray.
 pub fn tracing_to(
     daemon: SocketAddr,
@@ -34,7 +34,7 @@ pub fn tracing_to(
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
         .with_simple_exporter(exporter)
         .with_id_generator(xray_bridge::XrayIdGenerator::default())
-        .with_sampler(xray_bridge::XraySampler::parent_based(
+        .with_sampler(xray_bridge::XrayParentBasedSampler::new(
             opentelemetry_sdk::trace::Sampler::AlwaysOn,
         ))
         .with_resource(
@@ -43,7 +43,7 @@ pub fn tracing_to(
                 .build(),
         )
         .build();
-    let layer = xray_bridge::tracing_layer(provider.tracer("test"), false);
+    let layer = xray_bridge::tracing_layer(provider.tracer("test"));
     let guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
     (provider, guard)
 }

@@ -21,22 +21,22 @@ use crate::propagator::SamplingUndecided;
 /// use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 ///
 /// let provider = SdkTracerProvider::builder()
-///     .with_sampler(xray_bridge::XraySampler::parent_based(Sampler::TraceIdRatioBased(0.05)))
+///     .with_sampler(xray_bridge::XrayParentBasedSampler::new(Sampler::TraceIdRatioBased(0.05)))
 ///     .build();
 /// ```
 #[derive(Clone, Debug)]
-pub struct XraySampler {
+pub struct XrayParentBasedSampler {
     root: Box<dyn ShouldSample>,
 }
 
-impl XraySampler {
+impl XrayParentBasedSampler {
     /// X-Ray parent semantics over `root`, which decides for new and undecided traces.
-    pub fn parent_based(root: impl ShouldSample + 'static) -> Self {
-        XraySampler { root: Box::new(root) }
+    pub fn new(root: impl ShouldSample + 'static) -> Self {
+        XrayParentBasedSampler { root: Box::new(root) }
     }
 }
 
-impl ShouldSample for XraySampler {
+impl ShouldSample for XrayParentBasedSampler {
     fn should_sample(
         &self,
         parent_context: Option<&Context>,
