@@ -6,38 +6,38 @@
 #![allow(clippy::disallowed_methods)]
 
 /// `host:port` or `tcp:host:port udp:host:port`: where the X-Ray daemon listens.
-pub const AWS_XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
+pub(crate) const AWS_XRAY_DAEMON_ADDRESS: &str = "AWS_XRAY_DAEMON_ADDRESS";
 /// The service name (`service.name`) when code sets none.
-pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+pub(crate) const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
 /// Overrides the name of every segment (the X-Ray SDKs' variable).
-pub const AWS_XRAY_TRACING_NAME: &str = "AWS_XRAY_TRACING_NAME";
+pub(crate) const AWS_XRAY_TRACING_NAME: &str = "AWS_XRAY_TRACING_NAME";
 /// `false` turns the whole pipeline off (the X-Ray SDKs' switch).
-pub const AWS_XRAY_SDK_ENABLED: &str = "AWS_XRAY_SDK_ENABLED";
+pub(crate) const AWS_XRAY_SDK_ENABLED: &str = "AWS_XRAY_SDK_ENABLED";
 /// `true` turns the whole pipeline off (OpenTelemetry's switch).
-pub const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
+pub(crate) const OTEL_SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 /// The `tracing` filter directives for the logs `install()` prints (default `info`); it never
 /// decides what reaches X-Ray.
-pub const RUST_LOG: &str = "RUST_LOG";
+pub(crate) const RUST_LOG: &str = "RUST_LOG";
 /// The `tracing` filter directives for what reaches X-Ray (default `info`; this crate's request
 /// and invocation spans are always kept).
-pub const XRAY_BRIDGE_FILTER: &str = "XRAY_BRIDGE_FILTER";
+pub(crate) const XRAY_BRIDGE_FILTER: &str = "XRAY_BRIDGE_FILTER";
 /// The most spans the export queue holds (default 2048; OpenTelemetry's variable).
-pub const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
+pub(crate) const OTEL_BSP_MAX_QUEUE_SIZE: &str = "OTEL_BSP_MAX_QUEUE_SIZE";
 /// Set by AWS Lambda: its presence selects Lambda mode.
-pub const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
+pub(crate) const AWS_LAMBDA_FUNCTION_NAME: &str = "AWS_LAMBDA_FUNCTION_NAME";
 /// Set by AWS Lambda: the function version (`faas.version`).
-pub const AWS_LAMBDA_FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
+pub(crate) const AWS_LAMBDA_FUNCTION_VERSION: &str = "AWS_LAMBDA_FUNCTION_VERSION";
 /// Set by AWS Lambda: the memory size in MB (`faas.max_memory`, in bytes).
-pub const AWS_LAMBDA_FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
+pub(crate) const AWS_LAMBDA_FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 /// Set by AWS Lambda: the log stream (`faas.instance`).
-pub const AWS_LAMBDA_LOG_STREAM_NAME: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+pub(crate) const AWS_LAMBDA_LOG_STREAM_NAME: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
 /// Set by AWS Lambda: the log group (`aws.log.group.names`).
-pub const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
+pub(crate) const AWS_LAMBDA_LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 /// Set by AWS Lambda and most AWS environments: the region (`cloud.region`).
-pub const AWS_REGION: &str = "AWS_REGION";
+pub(crate) const AWS_REGION: &str = "AWS_REGION";
 
 /// The daemon address used when neither code nor the environment gives one.
-pub const DEFAULT_DAEMON_ADDRESS: &str = "127.0.0.1:2000";
+pub(crate) const DEFAULT_DAEMON_ADDRESS: &str = "127.0.0.1:2000";
 
 /// The value of `name`, or `None` when it is unset, empty or not Unicode.
 pub(crate) fn var(name: &str) -> Option<String> {

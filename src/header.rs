@@ -1,6 +1,6 @@
 //! The `X-Amzn-Trace-Id` header: parsing and formatting, with no OpenTelemetry types.
 //!
-//! Parsing follows one tolerant rule (the project's "rule R"): the value is split on `;`; each
+//! Parsing follows one tolerant rule: the value is split on `;`; each
 //! part is trimmed and split at its first `=`, key and value trimmed again; empty parts and parts
 //! without `=` are skipped; keys are matched exactly (`Root`, `Parent`, `Sampled`; `Self` is
 //! dropped) and the last duplicate wins. A header is valid when `Root` is
@@ -11,12 +11,13 @@
 use std::fmt::Write as _;
 
 /// Headers longer than this are ignored.
-pub const MAX_HEADER_BYTES: usize = 2048;
+const MAX_HEADER_BYTES: usize = 2048;
 /// Headers with more parts than this are ignored.
-pub const MAX_HEADER_PARTS: usize = 32;
+const MAX_HEADER_PARTS: usize = 32;
 
 /// The caller's sampling decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Sampled {
     /// `Sampled=1`.
     Yes,
@@ -28,20 +29,46 @@ pub enum Sampled {
     Unknown,
 }
 
-/// A parsed `X-Amzn-Trace-Id`.
+/// A parsed `X-Amzn-Trace-Id`, borrowing the extra fields from the header value.
+///
+/// ```
+/// use xray_bridge::{Sampled, TraceHeader};
+///
+/// let header = TraceHeader::parse("Root=1-5759e988-bd862e3fe1be46a994272793; Sampled=?")
+///     .expect("a valid Root");
+/// assert_eq!(header.parent(), None); // a new local root in the caller's trace
+/// assert_eq!(header.sampled(), Sampled::Requested);
+/// assert_eq!(header.to_string(), "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=?");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TraceHeader<'a> {
-    /// The trace id (`Root`), as its 16 bytes: 4 of epoch seconds, 12 random.
-    pub root: [u8; 16],
-    /// The caller's segment or subsegment id (`Parent`), when present and valid.
-    pub parent: Option<[u8; 8]>,
-    /// The caller's decision.
-    pub sampled: Sampled,
-    /// Other fields (`Lineage`, custom keys), in header order, duplicates resolved.
-    pub extra: Vec<(&'a str, &'a str)>,
+    pub(crate) root: [u8; 16],
+    pub(crate) parent: Option<[u8; 8]>,
+    pub(crate) sampled: Sampled,
+    pub(crate) extra: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> TraceHeader<'a> {
+    /// The trace id (`Root`), as its 16 bytes: 4 of epoch seconds, 12 random.
+    pub fn root(&self) -> [u8; 16] {
+        self.root
+    }
+
+    /// The caller's segment or subsegment id (`Parent`), when present and valid.
+    pub fn parent(&self) -> Option<[u8; 8]> {
+        self.parent
+    }
+
+    /// The caller's decision.
+    pub fn sampled(&self) -> Sampled {
+        self.sampled
+    }
+
+    /// Other fields (`Lineage`, custom keys), in header order, duplicates resolved.
+    pub fn extra(&self) -> &[(&'a str, &'a str)] {
+        &self.extra
+    }
+
     /// Parses a header value; `None` when it carries no valid `Root` (start a new trace).
     pub fn parse(value: &'a str) -> Option<Self> {
         if value.len() > MAX_HEADER_BYTES || value.bytes().filter(|b| *b == b';').count() >= MAX_HEADER_PARTS

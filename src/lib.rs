@@ -80,7 +80,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
-pub mod config;
+mod config;
 pub mod encode;
 mod error;
 #[cfg(feature = "layer")]
@@ -96,7 +96,7 @@ mod translate;
 
 mod embed;
 mod emitter;
-pub mod header;
+mod header;
 #[cfg(feature = "http")]
 pub mod http;
 mod outbox;
@@ -112,7 +112,7 @@ mod setup;
 pub use emitter::DaemonAddress;
 pub use error::{BuildError, BuildErrorKind};
 pub use exporter::{XrayExporter, XrayExporterBuilder};
-pub use header::TraceHeader;
+pub use header::{Sampled, TraceHeader};
 pub use id::XrayIdGenerator;
 pub use processor::{XraySpanProcessor, XraySpanProcessorBuilder};
 pub use propagator::{XrayPropagator, TRACE_HEADER};

@@ -208,7 +208,7 @@ fn an_error_logged_below_error_level_is_a_cause_without_fault() {
     assert_eq!(
         flags(&document),
         (json!(false), json!(false), json!(false)),
-        "no fault: the span did not fail (§2.10: exceptions on an UNSET span, no flags)"
+        "no fault: the span did not fail (exceptions on a span whose status is unset set no flag)"
     );
     assert_eq!(
         exceptions(&document),

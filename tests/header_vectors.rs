@@ -9,7 +9,7 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer, TracerProvider as 
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, Sampler, SdkTracerProvider};
 use serde_json::Value as Json;
-use xray_bridge::header::Sampled;
+use xray_bridge::Sampled;
 use xray_bridge::{TraceHeader, XrayParentBasedSampler, XrayPropagator};
 
 fn vectors() -> Vec<Json> {
@@ -48,16 +48,16 @@ fn every_vector_parses_as_the_rule_says() {
         );
         let Some(header) = parsed else { continue };
         assert_eq!(
-            xray_trace_id(&header.root),
+            xray_trace_id(&header.root()),
             vector["trace_id"].as_str().unwrap(),
             "{raw:?}"
         );
         assert_eq!(
-            header.parent.map(|p| hex(&p)).as_deref(),
+            header.parent().map(|p| hex(&p)).as_deref(),
             vector["parent_id"].as_str(),
             "{raw:?}"
         );
-        assert_eq!(header.sampled, expected_sampled(vector), "{raw:?}");
+        assert_eq!(header.sampled(), expected_sampled(vector), "{raw:?}");
         let extra: Vec<(String, String)> = vector["extra"]
             .as_object()
             .map(|m| {
@@ -67,7 +67,7 @@ fn every_vector_parses_as_the_rule_says() {
             })
             .unwrap_or_default();
         let got: Vec<(String, String)> = header
-            .extra
+            .extra()
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
@@ -114,7 +114,7 @@ fn every_vector_continues_through_a_local_span() {
         let injected = injected.expect("a sampled local span is always injected");
         let out = TraceHeader::parse(&injected).expect("what we inject parses");
         assert_eq!(
-            out.sampled,
+            out.sampled(),
             if vector["sampled"] == false {
                 Sampled::No
             } else {
@@ -126,13 +126,13 @@ fn every_vector_continues_through_a_local_span() {
         if vector["valid"] == false {
             // A malformed header starts a clean trace.
             assert_ne!(
-                Some(xray_trace_id(&out.root)),
+                Some(xray_trace_id(&out.root())),
                 vector["trace_id"].as_str().map(str::to_owned)
             );
             continue;
         }
         assert_eq!(
-            xray_trace_id(&out.root),
+            xray_trace_id(&out.root()),
             vector["trace_id"].as_str().unwrap(),
             "same trace: {raw:?}"
         );
@@ -140,7 +140,7 @@ fn every_vector_continues_through_a_local_span() {
             .as_object()
             .map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str().unwrap())).collect())
             .unwrap_or_default();
-        assert_eq!(out.extra, extra, "extra fields forwarded: {raw:?}");
+        assert_eq!(out.extra(), extra, "extra fields forwarded: {raw:?}");
         match exported {
             Some((_, parent, _)) => {
                 let expected = vector["parent_id"].as_str();

@@ -11,7 +11,7 @@ use std::fmt::{self, Display};
 use serde::ser::{self, Serialize};
 
 /// Writes `value` as compact JSON at the end of `out`.
-pub fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
+pub(super) fn write<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> Result<(), Error> {
     value.serialize(&mut JsonWriter { out })
 }
 

@@ -15,19 +15,19 @@ use std::borrow::Cow;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-pub use aws::{Aws, CloudWatchLogs, Ec2, Ecs, Eks, ElasticBeanstalk, XraySdk};
-pub use cause::{Cause, Exception, StackFrame};
-pub use http::{Http, HttpRequest, HttpResponse};
-pub use value::{AttributeValue, Pairs};
+pub(crate) use aws::{Aws, CloudWatchLogs, Ec2, Ecs, Eks, ElasticBeanstalk, XraySdk};
+pub(crate) use cause::{Cause, Exception, StackFrame};
+pub(crate) use http::{Http, HttpRequest, HttpResponse};
+pub(crate) use value::{AttributeValue, Pairs};
 
 /// Largest UDP datagram the daemon accepts from this crate, header included.
 ///
 /// The kernel refuses IPv4 datagrams over 65,507 bytes and AWS documents a 64 kB document limit;
 /// this crate keeps every datagram at or under 64,000 bytes.
-pub const MAX_DATAGRAM_BYTES: usize = 64_000;
+pub(crate) const MAX_DATAGRAM_BYTES: usize = 64_000;
 
 /// Longest segment name X-Ray accepts, in bytes as this crate counts them.
-pub const MAX_NAME_BYTES: usize = 200;
+pub(crate) const MAX_NAME_BYTES: usize = 200;
 
 /// An ASCII identifier held inline: 16 hex digits for segment ids, 35 characters for trace ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,9 +53,9 @@ impl<const N: usize> Serialize for AsciiId<N> {
 }
 
 /// A 16-hex-digit segment, subsegment or exception id.
-pub type SegmentId = AsciiId<16>;
+pub(crate) type SegmentId = AsciiId<16>;
 /// An X-Ray trace id, `1-` + 8 hex digits + `-` + 24 hex digits.
-pub type TraceId = AsciiId<35>;
+pub(crate) type TraceId = AsciiId<35>;
 
 /// Whether a document is a segment or an independent subsegment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! The span part of the `aws` block (§2.12): the AWS call a span made.
+//! The span part of the `aws` block: the AWS call a span made.
 
 use opentelemetry::{Array, Value};
 

@@ -1,5 +1,5 @@
 //! `fault` / `error` / `throttle` from the HTTP status and the span status, and `cause` from
-//! exception events (§2.10).
+//! exception events.
 
 use std::borrow::Cow;
 use std::time::UNIX_EPOCH;

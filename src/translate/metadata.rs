@@ -1,4 +1,4 @@
-//! Annotations and metadata (§2.15): what is left of the attributes once the other stages have
+//! Annotations and metadata: what is left of the attributes once the other stages have
 //! consumed theirs.
 
 use std::borrow::Cow;

@@ -1,4 +1,4 @@
-//! The document's name (reference precedence, §2.6) and namespace (§2.8).
+//! The document's name (the reference's precedence of attributes) and namespace.
 
 use std::borrow::Cow;
 

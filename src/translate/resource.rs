@@ -12,7 +12,7 @@ use crate::segment::{Aws, CloudWatchLogs, Ec2, Ecs, Eks, ElasticBeanstalk, Servi
 
 /// The resource, pre-digested for translation.
 #[derive(Clone, Debug, Default)]
-pub struct ResourceInfo {
+pub(crate) struct ResourceInfo {
     /// `otel.resource.<key>` → value, for segments' annotations and metadata.
     pub(super) entries: Vec<(String, Value)>,
     pub(super) service_name: Option<String>,
@@ -48,7 +48,7 @@ pub struct ResourceInfo {
 
 impl ResourceInfo {
     /// Reads `resource`; `fallback_log_groups` is the exporter's `aws_log_groups` setting.
-    pub fn new(resource: &Resource, fallback_log_groups: &[String]) -> Self {
+    pub(crate) fn new(resource: &Resource, fallback_log_groups: &[String]) -> Self {
         let get = |key: &str| resource.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
         let text = |key: &str| match get(key) {
             Some(Value::String(s)) if !s.as_str().is_empty() => Some(s.as_str().to_owned()),

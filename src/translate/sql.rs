@@ -1,4 +1,4 @@
-//! The `sql` block (§2.14), for spans whose `db.system` is a SQL database.
+//! The `sql` block, for spans whose `db.system` is a SQL database.
 
 use std::borrow::Cow;
 
