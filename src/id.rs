@@ -63,8 +63,10 @@ pub(crate) fn trace_id_epoch(trace_id: TraceId) -> u32 {
 }
 
 /// The stand-in parent id of a remote context that had a trace id but no parent (an
-/// `X-Amzn-Trace-Id` with `Root` only). Derived from the trace id, so the exporter can recognise
-/// it and write the local root without `parent_id`; never zero.
+/// `X-Amzn-Trace-Id` with `Root` only): OpenTelemetry has no valid remote context without a
+/// parent. The propagator gives it on extraction; [`is_placeholder_parent`] is how the
+/// propagator (on injection: no `Parent` is sent on) and the exporter (no `parent_id`: the span
+/// is the local root of a continued trace) recognise it. Derived from the trace id; never zero.
 pub(crate) fn placeholder_parent_id(trace_id: TraceId) -> SpanId {
     let bytes = trace_id.to_bytes();
     let mut id = [0u8; 8];
@@ -75,6 +77,12 @@ pub(crate) fn placeholder_parent_id(trace_id: TraceId) -> SpanId {
         id[7] = 1;
     }
     SpanId::from_bytes(id)
+}
+
+/// Whether `parent`, a parent of trace `trace_id`, is the [`placeholder_parent_id`] of a
+/// `Root`-only header rather than a real span.
+pub(crate) fn is_placeholder_parent(trace_id: TraceId, parent: SpanId, remote: bool) -> bool {
+    remote && parent == placeholder_parent_id(trace_id)
 }
 
 /// A span id as 16 lowercase hex digits.

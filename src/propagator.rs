@@ -26,7 +26,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 use crate::header::{Sampled, TraceHeader};
-use crate::id::placeholder_parent_id;
+use crate::id::{is_placeholder_parent, placeholder_parent_id};
 
 /// The header name, lower-case as HTTP/2 requires (lookups are case-insensitive).
 pub const TRACE_HEADER: &str = "x-amzn-trace-id";
@@ -37,7 +37,11 @@ pub(crate) const TRACE_STATE_KEY: &str = "awsxray";
 /// Longest encoded extra-fields value kept (W3C trace-state values are at most 256 characters).
 const MAX_EXTRA_BYTES: usize = 256;
 
-/// Marks an extracted remote context whose caller did not decide whether to sample.
+/// Marks an extracted remote context whose caller did not decide whether to sample (`Sampled=?`
+/// or no `Sampled`), which OpenTelemetry's trace flags cannot say. Set by
+/// [`XrayPropagator`]'s extraction; read by [`crate::XrayParentBasedSampler`], which asks its
+/// root sampler for such a parent, and by injection, which passes `Sampled=?` on while nobody
+/// has decided.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SamplingUndecided;
 
@@ -76,7 +80,7 @@ impl TextMapPropagator for XrayPropagator {
         }
         let trace_id = context.trace_id();
         let parent = Some(context.span_id())
-            .filter(|id| !(context.is_remote() && *id == placeholder_parent_id(trace_id)))
+            .filter(|id| !is_placeholder_parent(trace_id, *id, context.is_remote()))
             .map(SpanId::to_bytes);
         let sampled = if context.is_remote() && cx.get::<SamplingUndecided>().is_some() {
             Sampled::Requested

@@ -65,16 +65,24 @@ impl ResourceDetector for ElasticBeanstalkResourceDetector {
 #[cfg(all(feature = "layer", any(feature = "ec2", feature = "ecs", feature = "eks")))]
 const DETECTION_BUDGET: Duration = Duration::from_secs(1);
 
-/// The resource for a service named `service_name`.
+/// The resource for a service named `service_name`: what is detected, then the attributes of
+/// `given` (which win), then the service name.
 #[cfg(feature = "layer")]
-pub(crate) fn detect(service_name: &str, env: &Environment) -> Resource {
-    let builder = Resource::builder().with_service_name(service_name.to_owned());
-    if env.in_lambda() {
-        return builder.with_attributes(lambda(env)).build();
-    }
-    builder
-        .with_attributes(elastic_beanstalk(Path::new(ELASTIC_BEANSTALK_CONF)))
-        .with_attributes(metadata_services())
+pub(crate) fn detect(service_name: &str, given: &Resource, env: &Environment) -> Resource {
+    let detected = if env.in_lambda() {
+        lambda(env)
+    } else {
+        let mut attributes = elastic_beanstalk(Path::new(ELASTIC_BEANSTALK_CONF));
+        attributes.extend(metadata_services());
+        attributes
+    };
+    let given = given
+        .iter()
+        .map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
+    Resource::builder()
+        .with_attributes(detected)
+        .with_attributes(given)
+        .with_service_name(service_name.to_owned())
         .build()
 }
 

@@ -10,8 +10,10 @@
 use std::sync::atomic::Ordering;
 
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::Key;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
 use tracing::Subscriber;
 use tracing_subscriber::filter::{filter_fn, FilterExt, Targets};
 use tracing_subscriber::registry::LookupSpan;
@@ -49,6 +51,7 @@ pub fn builder() -> XrayBuilder {
 #[must_use = "call install() or build_layer()"]
 pub struct XrayBuilder {
     service_name: Option<String>,
+    resource: Option<Resource>,
     exporter: XrayExporterBuilder,
     lambda_mode: Option<bool>,
     enabled: Option<bool>,
@@ -66,6 +69,14 @@ impl XrayBuilder {
     /// `OTEL_SERVICE_NAME`; in Lambda the default is the function name, else `unknown_service`.
     pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+
+    /// Resource attributes of your own (`deployment.environment`, `service.version`, ...),
+    /// added to what is detected; where both name a key, yours wins. Its `service.name` is
+    /// the service name unless [`XrayBuilder::with_service_name`] sets one.
+    pub fn with_resource(mut self, resource: Resource) -> Self {
+        self.resource = Some(resource);
         self
     }
 
@@ -239,8 +250,14 @@ impl XrayBuilder {
         );
         let filter = xray_filter(directives, origin)?;
         let lambda = self.lambda_mode.unwrap_or_else(|| env.in_lambda());
+        let given = self.resource.unwrap_or_else(|| Resource::builder_empty().build());
         let service_name = self
             .service_name
+            .or_else(|| {
+                given
+                    .get(&Key::from_static_str("service.name"))
+                    .map(|name| name.to_string())
+            })
             .or_else(|| env.otel_service_name.clone())
             .or_else(|| env.aws_lambda_function_name.clone())
             .unwrap_or_else(|| "unknown_service".to_owned());
@@ -250,7 +267,8 @@ impl XrayBuilder {
         if let Some(spans) = self.queue_size {
             processor = processor.with_queue_size(spans);
         }
-        let provider = pipeline(processor.build()?, &service_name, env);
+        let resource = resource::detect(&service_name, &given, env);
+        let provider = pipeline(processor.build()?, resource);
         let layer = lean_layer(provider.tracer("xray-bridge"), self.span_details)
             .and_then(ExceptionLayer::new())
             .with_filter(filter.and(filter_fn(|metadata| exported(metadata.target()))));
@@ -366,11 +384,11 @@ fn internal(target: &str) -> bool {
 }
 
 /// The tracer provider: X-Ray ids, X-Ray parent sampling, and the processor.
-fn pipeline(processor: XraySpanProcessor, service_name: &str, env: &Environment) -> SdkTracerProvider {
+fn pipeline(processor: XraySpanProcessor, resource: Resource) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_id_generator(XrayIdGenerator::default())
         .with_sampler(XrayParentBasedSampler::new(Sampler::AlwaysOn))
-        .with_resource(resource::detect(service_name, env))
+        .with_resource(resource)
         .with_span_processor(processor)
         .build()
 }

@@ -117,3 +117,26 @@ fn without_a_global_propagator_the_http_helpers_still_use_x_ray() {
         SpanId::from(0x5399_5c3f_42cd_8ad8_u64)
     );
 }
+
+#[test]
+fn a_resource_of_your_own_joins_the_detected_one() {
+    let daemon = support::Daemon::start();
+    let resource = opentelemetry_sdk::Resource::builder_empty()
+        .with_service_name("from-resource")
+        .with_attribute(opentelemetry::KeyValue::new("service.version", "1.4.2"))
+        .build();
+    let (layer, xray) = xray_bridge::builder()
+        .with_resource(resource)
+        .with_lambda_mode(false)
+        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .build_layer()
+        .unwrap();
+    assert_eq!(xray.service_name(), Some("from-resource"));
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        tracing::info_span!("GET /orders", otel.kind = "server").in_scope(|| {});
+    });
+    xray.flush().unwrap();
+    let documents = daemon.documents(1);
+    assert_eq!(documents[0]["name"], "from-resource");
+    assert_eq!(documents[0]["service"]["version"], "1.4.2");
+}

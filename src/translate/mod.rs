@@ -22,7 +22,7 @@ use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use crate::id::{placeholder_parent_id, random_span_id, segment_id, trace_id_epoch, xray_trace_id};
+use crate::id::{is_placeholder_parent, random_span_id, segment_id, trace_id_epoch, xray_trace_id};
 use crate::segment::{AsciiId, DocumentType, Link, Namespace, Pairs, Segment};
 use attributes::{classify, Attributes, KeySet, Known};
 pub(crate) use resource::ResourceInfo;
@@ -216,7 +216,7 @@ impl Segment<'_> {
 /// `Root` but no `Parent` (the span is then the local root of a continued trace).
 fn parent_id(span: &SpanData) -> SpanId {
     let trace_id = span.span_context.trace_id();
-    if span.parent_span_is_remote && span.parent_span_id == placeholder_parent_id(trace_id) {
+    if is_placeholder_parent(trace_id, span.parent_span_id, span.parent_span_is_remote) {
         SpanId::INVALID
     } else {
         span.parent_span_id
