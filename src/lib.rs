@@ -36,11 +36,11 @@
 //!     .with_indexed_attributes(["tenant"])
 //!     .build()?;
 //! let provider = SdkTracerProvider::builder()
-//!     .with_batch_exporter(exporter)
+//!     .with_span_processor(xray_bridge::XraySpanProcessor::builder(exporter).build()?)
 //!     .with_id_generator(xray_bridge::XrayIdGenerator::default())
 //!     .build();
 //! let subscriber = tracing_subscriber::registry()
-//!     .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("orders-api")));
+//!     .with(xray_bridge::tracing_layer(provider.tracer("orders-api")));
 //! tracing::subscriber::with_default(subscriber, || {
 //!     let _request = tracing::info_span!("GET /orders", otel.kind = "server").entered();
 //! });
@@ -67,21 +67,22 @@
 //!
 //! ## Never hurting the host
 //!
-//! No datagram exceeds 64,000 bytes: a larger document is reduced and marked (see [`encode`]).
+//! No datagram exceeds 64,000 bytes: a larger document is reduced and marked (the README's
+//! "Never hurting the host program" lists the steps).
 //! Sends never block. Nothing is dropped silently: [`XrayExporter::stats`] (and
 //! [`XrayGuard::stats`]) count every span
 //! and datagram, and the exporter's own warnings go to the `tracing` target
 //! [`INTERNAL_LOG_TARGET`], at most once a minute per kind, and are never exported.
 //!
 //! Every environment variable, its default and the builder method that overrides it are listed
-//! in the [`config`] module and the README. MSRV: Rust 1.85.
+//! in the README's "Configuration". MSRV: Rust 1.85.
 #![deny(missing_docs)]
 #![warn(unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 
 mod config;
-pub mod encode;
+mod encode;
 mod error;
 #[cfg(feature = "layer")]
 mod error_events;
@@ -120,3 +121,9 @@ pub use sampling::XrayParentBasedSampler;
 #[cfg(feature = "layer")]
 pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard, XrayLayer};
 pub use stats::{ExportStats, StatsHandle, INTERNAL_LOG_TARGET};
+
+/// Every snippet of the README, compiled (and run unless marked `no_run`) by the doctests, so
+/// none can rot.
+#[cfg(all(doctest, feature = "axum", feature = "reqwest", feature = "lambda"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;

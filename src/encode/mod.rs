@@ -16,12 +16,12 @@ mod json;
 use crate::segment::{AttributeValue, Segment, MAX_DATAGRAM_BYTES};
 
 /// The daemon protocol header, with the newline that ends it.
-pub const DAEMON_HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
+pub(crate) const DAEMON_HEADER: &[u8] = b"{\"format\":\"json\",\"version\":1}\n";
 
 /// Annotation set on every reduced document.
-pub const REDUCED_ANNOTATION: &str = "xray_bridge_reduced";
+pub(crate) const REDUCED_ANNOTATION: &str = "xray_bridge_reduced";
 /// Metadata namespace describing a reduction.
-pub const REDUCED_METADATA_NAMESPACE: &str = "xray_bridge";
+pub(crate) const REDUCED_METADATA_NAMESPACE: &str = "xray_bridge";
 
 /// A reduction step: its name (as listed in the marker) and what it does.
 type Step = (&'static str, fn(&mut Segment<'_>) -> bool);
@@ -42,7 +42,7 @@ const STEPS: &[Step] = &[
 
 /// How a document was encoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoded {
+pub(crate) enum Encoded {
     /// As translated.
     Whole,
     /// Reduced to fit (and marked).
@@ -51,11 +51,11 @@ pub enum Encoded {
 
 /// The document cannot be made to fit in one datagram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLarge;
+pub(crate) struct TooLarge;
 
 /// Writes documents into one reused buffer that already holds the daemon header.
 #[derive(Debug)]
-pub struct Encoder {
+pub(crate) struct Encoder {
     buffer: Vec<u8>,
     limit: usize,
 }
@@ -68,14 +68,14 @@ impl Default for Encoder {
 
 impl Encoder {
     /// An encoder whose datagrams never exceed `limit` bytes.
-    pub fn with_limit(limit: usize) -> Self {
+    pub(crate) fn with_limit(limit: usize) -> Self {
         let mut buffer = Vec::with_capacity(4096);
         buffer.extend_from_slice(DAEMON_HEADER);
         Encoder { buffer, limit }
     }
 
     /// The datagram for `segment`, reducing it first when it does not fit.
-    pub fn encode(&mut self, segment: &mut Segment<'_>) -> Result<(&[u8], Encoded), TooLarge> {
+    pub(crate) fn encode(&mut self, segment: &mut Segment<'_>) -> Result<(&[u8], Encoded), TooLarge> {
         if self.write(segment) {
             return Ok((&self.buffer, Encoded::Whole));
         }
@@ -97,7 +97,7 @@ impl Encoder {
     }
 
     /// The last datagram [`Encoder::encode`] returned.
-    pub fn last(&self) -> &[u8] {
+    pub(crate) fn last(&self) -> &[u8] {
         &self.buffer
     }
 

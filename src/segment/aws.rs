@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// `aws`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Aws<'a> {
+pub(crate) struct Aws<'a> {
     /// Account id of the caller or of the resource.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<&'a str>,
@@ -47,7 +47,7 @@ pub struct Aws<'a> {
 
 /// `aws.ec2`; unknown values are written as `null`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Ec2<'a> {
+pub(crate) struct Ec2<'a> {
     /// `host.id`.
     pub instance_id: Option<&'a str>,
     /// `cloud.availability_zone`.
@@ -60,7 +60,7 @@ pub struct Ec2<'a> {
 
 /// `aws.ecs`; unknown values are omitted.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Ecs<'a> {
+pub(crate) struct Ecs<'a> {
     /// `container.name`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<&'a str>,
@@ -89,7 +89,7 @@ pub struct Ecs<'a> {
 
 /// `aws.eks`; unknown values are written as `null`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Eks<'a> {
+pub(crate) struct Eks<'a> {
     /// `k8s.cluster.name`.
     pub cluster_name: Option<&'a str>,
     /// `k8s.pod.name`.
@@ -100,7 +100,7 @@ pub struct Eks<'a> {
 
 /// `aws.elastic_beanstalk`; unknown values are written as `null`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ElasticBeanstalk<'a> {
+pub(crate) struct ElasticBeanstalk<'a> {
     /// `service.namespace`.
     pub environment_name: Option<&'a str>,
     /// `service.version`.
@@ -111,7 +111,7 @@ pub struct ElasticBeanstalk<'a> {
 
 /// One entry of `aws.cloudwatch_logs`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct CloudWatchLogs<'a> {
+pub(crate) struct CloudWatchLogs<'a> {
     /// Log group name.
     pub log_group: &'a str,
     /// Log group ARN.
@@ -121,7 +121,7 @@ pub struct CloudWatchLogs<'a> {
 
 /// `aws.xray`: the instrumentation that produced the document.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct XraySdk<'a> {
+pub(crate) struct XraySdk<'a> {
     /// e.g. `opentelemetry for rust`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sdk: Option<std::borrow::Cow<'a, str>>,

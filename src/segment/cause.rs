@@ -8,7 +8,7 @@ use super::SegmentId;
 
 /// `cause`: what went wrong.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Cause<'a> {
+pub(crate) struct Cause<'a> {
     /// The exceptions, outermost first; chained causes follow the exception they caused.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<Exception<'a>>,
@@ -16,7 +16,7 @@ pub struct Cause<'a> {
 
 /// One exception.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Exception<'a> {
+pub(crate) struct Exception<'a> {
     /// A random id, unique in the document.
     pub id: SegmentId,
     /// Message (may be empty).
@@ -41,7 +41,7 @@ pub struct Exception<'a> {
 
 impl<'a> Exception<'a> {
     /// An exception with only an id.
-    pub fn new(id: SegmentId) -> Self {
+    pub(crate) fn new(id: SegmentId) -> Self {
         Exception {
             id,
             message: None,
@@ -56,7 +56,7 @@ impl<'a> Exception<'a> {
 
 /// One stack frame.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct StackFrame<'a> {
+pub(crate) struct StackFrame<'a> {
     /// Source file path.
     pub path: Cow<'a, str>,
     /// Line number (0 when unknown).

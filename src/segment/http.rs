@@ -6,7 +6,7 @@ use serde::Serialize;
 
 /// `http`: the request a segment served or a subsegment made, and its response.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Http<'a> {
+pub(crate) struct Http<'a> {
     /// The request.
     pub request: HttpRequest<'a>,
     /// The response.
@@ -15,7 +15,7 @@ pub struct Http<'a> {
 
 /// `http.request`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct HttpRequest<'a> {
+pub(crate) struct HttpRequest<'a> {
     /// Method, e.g. `GET`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'a str>,
@@ -35,7 +35,7 @@ pub struct HttpRequest<'a> {
 
 /// `http.response`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct HttpResponse {
+pub(crate) struct HttpResponse {
     /// Status code.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,

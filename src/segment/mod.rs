@@ -31,11 +31,11 @@ pub(crate) const MAX_NAME_BYTES: usize = 200;
 
 /// An ASCII identifier held inline: 16 hex digits for segment ids, 35 characters for trace ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct AsciiId<const N: usize>(pub [u8; N]);
+pub(crate) struct AsciiId<const N: usize>(pub [u8; N]);
 
 impl<const N: usize> AsciiId<N> {
     /// The identifier as text (empty if the bytes are not ASCII, which the constructors prevent).
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
@@ -59,7 +59,7 @@ pub(crate) type TraceId = AsciiId<35>;
 
 /// Whether a document is a segment or an independent subsegment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DocumentType {
+pub(crate) enum DocumentType {
     /// A segment: the work of one service for one request.
     Segment,
     /// An independent subsegment, sent on its own with `trace_id` and `parent_id`.
@@ -69,7 +69,7 @@ pub enum DocumentType {
 /// `namespace` of a subsegment: what kind of downstream call it records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Namespace {
+pub(crate) enum Namespace {
     /// A call to an AWS service through an AWS SDK.
     Aws,
     /// Any other downstream call.
@@ -78,14 +78,14 @@ pub enum Namespace {
 
 /// `service`: the version of the application that produced the segment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Service<'a> {
+pub(crate) struct Service<'a> {
     /// `service.version` (or the container image tag).
     pub version: &'a str,
 }
 
 /// A span link: `{trace_id, id, attributes?}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Link<'a> {
+pub(crate) struct Link<'a> {
     /// The linked span's trace id.
     pub trace_id: TraceId,
     /// The linked span's id.
@@ -97,7 +97,7 @@ pub struct Link<'a> {
 
 /// `sql`: a call to a SQL database.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Sql<'a> {
+pub(crate) struct Sql<'a> {
     /// The reference writes the span name here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<&'a str>,
@@ -117,7 +117,7 @@ pub struct Sql<'a> {
 
 /// Metadata: the `default` namespace plus named namespaces holding arbitrary JSON.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Metadata<'a> {
+pub(crate) struct Metadata<'a> {
     /// `metadata.default`: key → value.
     pub default: Pairs<'a>,
     /// Other namespaces: name → JSON value (usually an object).
@@ -126,7 +126,7 @@ pub struct Metadata<'a> {
 
 impl Metadata<'_> {
     /// True when nothing would be written.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.default.is_empty() && self.namespaces.is_empty()
     }
 }
@@ -147,7 +147,7 @@ impl Serialize for Metadata<'_> {
 
 /// One X-Ray document: a segment or an independent subsegment.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Segment<'a> {
+pub(crate) struct Segment<'a> {
     /// Segment name: the service (segments) or the downstream resource (subsegments).
     pub name: Cow<'a, str>,
     /// The span id.
@@ -223,7 +223,7 @@ fn write_type<S: Serializer>(_: &DocumentType, serializer: S) -> Result<S::Ok, S
 
 impl<'a> Segment<'a> {
     /// A document with the required fields set and everything else absent.
-    pub fn new(name: Cow<'a, str>, id: SegmentId, trace_id: TraceId, start_time: f64) -> Self {
+    pub(crate) fn new(name: Cow<'a, str>, id: SegmentId, trace_id: TraceId, start_time: f64) -> Self {
         Segment {
             name,
             id,

@@ -7,14 +7,14 @@ use super::{AttributeValue, Segment};
 
 impl Segment<'_> {
     /// Drops all metadata.
-    pub fn drop_metadata(&mut self) -> bool {
+    pub(crate) fn drop_metadata(&mut self) -> bool {
         let had = !self.metadata.is_empty();
         self.metadata = Default::default();
         had
     }
 
     /// Keeps at most `max` stack frames per exception, counting the rest in `truncated`.
-    pub fn limit_stack_frames(&mut self, max: usize) -> bool {
+    pub(crate) fn limit_stack_frames(&mut self, max: usize) -> bool {
         let mut changed = false;
         for exception in self.cause.iter_mut().flat_map(|c| c.exceptions.iter_mut()) {
             if let Some(stack) = exception.stack.as_mut().filter(|s| s.len() > max) {
@@ -27,7 +27,7 @@ impl Segment<'_> {
     }
 
     /// Keeps the first `max` exceptions; a kept exception whose cause was dropped loses the link.
-    pub fn limit_exceptions(&mut self, max: usize) -> bool {
+    pub(crate) fn limit_exceptions(&mut self, max: usize) -> bool {
         let Some(cause) = self.cause.as_mut().filter(|c| c.exceptions.len() > max) else {
             return false;
         };
@@ -43,7 +43,7 @@ impl Segment<'_> {
 
     /// Cuts every free-text string (name, URL, messages, frames, annotation values, SQL) to at
     /// most `max` bytes, at a character boundary, ending it with `…`.
-    pub fn shorten_strings(&mut self, max: usize) -> bool {
+    pub(crate) fn shorten_strings(&mut self, max: usize) -> bool {
         let mut changed = shorten(&mut self.name, max);
         if let Some(http) = &mut self.http {
             if let Some(url) = &mut http.request.url {
@@ -80,7 +80,7 @@ impl Segment<'_> {
     }
 
     /// Drops the `http`, `aws`, `sql`, `service` and `user` details.
-    pub fn drop_details(&mut self) -> bool {
+    pub(crate) fn drop_details(&mut self) -> bool {
         let had = self.http.is_some() || self.aws.is_some() || self.sql.is_some();
         self.http = None;
         self.aws = None;
@@ -91,7 +91,7 @@ impl Segment<'_> {
     }
 
     /// Drops annotations and links.
-    pub fn drop_annotations_and_links(&mut self) -> bool {
+    pub(crate) fn drop_annotations_and_links(&mut self) -> bool {
         let had = !self.annotations.is_empty() || !self.links.is_empty();
         self.annotations.0.clear();
         self.links.clear();

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// A value written as plain JSON. Non-finite floats are written as `null`.
 #[derive(Clone, Debug, PartialEq)]
-pub enum AttributeValue<'a> {
+pub(crate) enum AttributeValue<'a> {
     /// `true` / `false`.
     Bool(bool),
     /// An integer.
@@ -30,7 +30,7 @@ pub enum AttributeValue<'a> {
 
 impl AttributeValue<'_> {
     /// Booleans, numbers and strings: what X-Ray accepts as an annotation value.
-    pub fn is_scalar(&self) -> bool {
+    pub(crate) fn is_scalar(&self) -> bool {
         matches!(
             self,
             AttributeValue::Bool(_)
@@ -65,16 +65,16 @@ impl Serialize for AttributeValue<'_> {
 
 /// An ordered key → value map kept as a small vector; written as a JSON object.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Pairs<'a>(pub Vec<(Cow<'a, str>, AttributeValue<'a>)>);
+pub(crate) struct Pairs<'a>(pub Vec<(Cow<'a, str>, AttributeValue<'a>)>);
 
 impl<'a> Pairs<'a> {
     /// True when there are no entries.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// Sets `key` to `value`, replacing an earlier entry with the same key (the last one wins).
-    pub fn insert(&mut self, key: Cow<'a, str>, value: AttributeValue<'a>) {
+    pub(crate) fn insert(&mut self, key: Cow<'a, str>, value: AttributeValue<'a>) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => self.0.push((key, value)),
