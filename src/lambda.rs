@@ -45,7 +45,7 @@ use crate::exception::Described;
 use crate::{XrayPropagator, TRACE_HEADER};
 
 /// Name of the handler's subsegment (the name AWS Lambda Powertools uses).
-pub const HANDLER_SUBSEGMENT: &str = "## handler";
+const HANDLER_SUBSEGMENT: &str = "## handler";
 
 /// Wraps a `lambda_runtime` handler service; made by [`crate::XrayGuard::lambda_layer`] or
 /// [`XrayLambdaLayer::new`].
