@@ -10,17 +10,11 @@ use std::fmt;
 
 use serde_json::{json, Value as Json};
 use tracing_subscriber::layer::SubscriberExt;
-use xray_bridge::XrayExporter;
 
 /// Runs `spans` through the pipeline and returns the document of the span named `name`.
 fn document_of(name: &str, spans: impl FnOnce()) -> Json {
     let daemon = support::Daemon::start();
-    let (layer, xray) = xray_bridge::builder()
-        .with_service_name("billing")
-        .with_lambda_mode(false)
-        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
-        .build_layer()
-        .unwrap();
+    let (layer, xray) = support::pipeline_to(&daemon, "billing");
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     tracing::dispatcher::with_default(&dispatch, spans);
     xray.flush().unwrap();
@@ -32,23 +26,6 @@ fn document_of(name: &str, spans: impl FnOnce()) -> Json {
         .find(|d| d["name"] == name)
         .unwrap_or_else(|| panic!("no {name} in {documents:?}"))
         .clone()
-}
-
-/// The exceptions of `document`, each chained to the next one, without their ids.
-fn exceptions(document: &Json) -> Json {
-    let mut exceptions = document["cause"]["exceptions"].clone();
-    let list = exceptions.as_array_mut().expect("a cause with exceptions");
-    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
-    for (i, exception) in list.iter_mut().enumerate() {
-        let object = exception.as_object_mut().unwrap();
-        let id = object.remove("id").unwrap();
-        assert_eq!(id.as_str().unwrap().len(), 16, "16 hex digits: {id}");
-        match ids.get(i + 1) {
-            Some(next) => assert_eq!(object.remove("cause").as_ref(), Some(next), "chained"),
-            None => assert_eq!(object.get("cause"), None),
-        }
-    }
-    exceptions
 }
 
 /// The span's flags and that nothing about the error landed in metadata.
@@ -134,7 +111,7 @@ fn instrument_err_is_a_cause_typed_by_the_function_that_failed() {
     });
     assert_eq!(flags(&document), (json!(true), json!(false), json!(false)));
     assert_eq!(
-        exceptions(&document),
+        support::exceptions(&document),
         json!([{"message": "payment declined", "type": "charge error", "remote": false}])
     );
 }
@@ -146,7 +123,7 @@ fn instrument_err_debug_is_a_cause_with_the_debug_text() {
     });
     assert_eq!(document["fault"], true);
     assert_eq!(
-        exceptions(&document),
+        support::exceptions(&document),
         json!([{"message": "ParseIntError { kind: InvalidDigit }", "type": "ParseIntError", "remote": false}])
     );
 }
@@ -161,7 +138,7 @@ fn an_error_field_is_a_cause_with_its_type_message_and_sources() {
     });
     assert_eq!(flags(&document), (json!(true), json!(false), json!(false)));
     assert_eq!(
-        exceptions(&document),
+        support::exceptions(&document),
         json!([
             {"message": "startup failed", "type": "StartupError", "remote": false},
             {"message": "cannot read orders.toml", "type": "ConfigError", "remote": false},
@@ -178,7 +155,7 @@ fn display_and_debug_error_fields_are_causes_typed_by_their_text() {
         });
     });
     assert_eq!(
-        exceptions(&displayed),
+        support::exceptions(&displayed),
         json!([{"message": "payment declined", "type": "refund error", "remote": false}]),
         "prose is no type: the span names it"
     );
@@ -188,7 +165,7 @@ fn display_and_debug_error_fields_are_causes_typed_by_their_text() {
         });
     });
     assert_eq!(
-        exceptions(&debugged),
+        support::exceptions(&debugged),
         json!([{
             "message": "ConfigError { path: \"orders.toml\", source: Custom { kind: NotFound, error: \"no such file\" } }",
             "type": "ConfigError",
@@ -211,7 +188,7 @@ fn an_error_logged_below_error_level_is_a_cause_without_fault() {
         "no fault: the span did not fail (exceptions on a span whose status is unset set no flag)"
     );
     assert_eq!(
-        exceptions(&document),
+        support::exceptions(&document),
         json!([{"message": "upstream slow", "type": "std::io::Error(TimedOut)", "remote": false}])
     );
 }

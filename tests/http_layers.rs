@@ -237,20 +237,6 @@ async fn unsampled_requests_export_nothing_and_servers_answer_without_tracing() 
     assert_eq!(response.text().await.unwrap(), "order");
 }
 
-/// The exceptions of a cause, without their random ids (checked: 16 hex digits, each
-/// exception's `cause` the next one's id).
-fn exceptions(document: &Json) -> Json {
-    let mut exceptions = document["cause"]["exceptions"].clone();
-    let list = exceptions.as_array_mut().expect("a cause with exceptions");
-    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
-    for (i, exception) in list.iter_mut().enumerate() {
-        let object = exception.as_object_mut().unwrap();
-        assert_eq!(object.remove("id").unwrap().as_str().unwrap().len(), 16);
-        assert_eq!(object.remove("cause").as_ref(), ids.get(i + 1), "chained");
-    }
-    exceptions
-}
-
 /// What a service fails with: a message and an I/O error as its source.
 #[derive(Debug)]
 struct UpstreamDown {
@@ -327,7 +313,7 @@ async fn a_failed_call_is_a_cause_typed_by_its_kind_with_its_sources() {
                "response": {"content_length": 0}})
     );
     assert_eq!(
-        exceptions(call),
+        support::exceptions(call),
         json!([
             {"message": format!("error sending request for url (http://{closed}/orders/7)"),
              "type": "reqwest::Error(connect)", "remote": true},
@@ -362,7 +348,7 @@ async fn a_service_error_is_a_500_with_its_cause() {
         (&json!(true), &json!(false), &json!(false))
     );
     assert_eq!(
-        exceptions(segment),
+        support::exceptions(segment),
         json!([
             {"message": "inventory service unavailable", "type": "UpstreamDown", "remote": false},
             {"message": "refused", "type": "std::io::Error(ConnectionRefused)", "remote": false}
@@ -388,7 +374,7 @@ async fn a_client_error_is_a_cause_typed_by_the_error() {
         (&json!(true), &json!(false), &json!(false))
     );
     assert_eq!(
-        exceptions(call),
+        support::exceptions(call),
         json!([{"message": "inventory service unavailable", "type": "http_layers::UpstreamDown", "remote": true}]),
         "the service's error type"
     );

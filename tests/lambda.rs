@@ -272,20 +272,6 @@ fn failed_handler(document: Json) -> Json {
     document
 }
 
-/// The exceptions of a cause, without their random ids (checked: 16 hex digits, each
-/// exception's `cause` the next one's id).
-fn exceptions(document: &Json) -> Json {
-    let mut exceptions = document["cause"]["exceptions"].clone();
-    let list = exceptions.as_array_mut().expect("a cause with exceptions");
-    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
-    for (i, exception) in list.iter_mut().enumerate() {
-        let object = exception.as_object_mut().unwrap();
-        assert_eq!(object.remove("id").unwrap().as_str().unwrap().len(), 16);
-        assert_eq!(object.remove("cause").as_ref(), ids.get(i + 1), "chained");
-    }
-    exceptions
-}
-
 #[derive(Debug)]
 struct PaymentDeclined {
     order: u32,
@@ -334,11 +320,11 @@ fn a_handler_error_is_a_cause_typed_by_the_error() {
     });
     let documents = daemon.documents(2);
     assert_eq!(
-        exceptions(&failed_handler(documents[0].clone())),
+        support::exceptions(&failed_handler(documents[0].clone())),
         json!([{"message": "payment declined for order 7", "type": "lambda::PaymentDeclined", "remote": false}])
     );
     assert_eq!(
-        exceptions(&failed_handler(documents[1].clone())),
+        support::exceptions(&failed_handler(documents[1].clone())),
         json!([
             {"message": "payment declined for order 7", "type": "PaymentDeclined", "remote": false},
             {"message": "bank hung up", "type": "std::io::Error(ConnectionReset)", "remote": false}
@@ -370,7 +356,7 @@ fn a_handler_panic_is_a_cause_and_is_resumed() {
     let sent: Vec<Json> = daemon.drain().iter().map(|d| support::document(d)).collect();
     assert_eq!(sent.len(), 1, "{sent:#?}");
     assert_eq!(
-        exceptions(&failed_handler(sent[0].clone())),
+        support::exceptions(&failed_handler(sent[0].clone())),
         json!([{"message": "inventory corrupted", "type": "panic", "remote": false}])
     );
 }

@@ -12,12 +12,7 @@ use xray_bridge::XrayExporter;
 #[test]
 fn an_internal_root_span_is_the_service_with_the_span_inside() {
     let daemon = support::Daemon::start();
-    let (layer, xray) = xray_bridge::builder()
-        .with_service_name("billing")
-        .with_lambda_mode(false)
-        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
-        .build_layer()
-        .unwrap();
+    let (layer, xray) = support::pipeline_to(&daemon, "billing");
     let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(layer));
     tracing::dispatcher::with_default(&dispatch, || {
         tracing::info_span!("handle checkout").in_scope(|| {

@@ -27,12 +27,7 @@ impl Write for Captured {
 #[test]
 fn build_layer_composes_with_fmt_and_spans_leave_within_milliseconds() {
     let daemon = support::Daemon::start();
-    let (layer, xray) = xray_bridge::builder()
-        .with_service_name("composed")
-        .with_lambda_mode(false)
-        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
-        .build_layer()
-        .unwrap();
+    let (layer, xray) = support::pipeline_to(&daemon, "composed");
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::registry()
@@ -68,12 +63,7 @@ fn build_layer_composes_with_fmt_and_spans_leave_within_milliseconds() {
 fn a_dropped_guard_does_not_stop_the_pipeline() {
     let daemon = support::Daemon::start();
     // The misuse `let (layer, _) = ...` drops the guard at once.
-    let (layer, _) = xray_bridge::builder()
-        .with_service_name("unguarded")
-        .with_lambda_mode(false)
-        .with_exporter(XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
-        .build_layer()
-        .unwrap();
+    let (layer, _) = support::pipeline_to(&daemon, "unguarded");
     tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
         for _ in 0..3 {
             tracing::info_span!("job", otel.kind = "server").in_scope(|| {});

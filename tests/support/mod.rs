@@ -293,3 +293,34 @@ pub fn span(span: &Json) -> SpanData {
         instrumentation_scope: Default::default(),
     }
 }
+
+/// The exceptions of `document`'s cause without their random ids, after checking that each id
+/// is 16 hex digits and each exception's `cause` is the next one's id.
+pub fn exceptions(document: &Json) -> Json {
+    let mut exceptions = document["cause"]["exceptions"].clone();
+    let list = exceptions.as_array_mut().expect("a cause with exceptions");
+    let ids: Vec<Json> = list.iter().map(|e| e["id"].clone()).collect();
+    for (i, exception) in list.iter_mut().enumerate() {
+        let object = exception.as_object_mut().unwrap();
+        let id = object.remove("id").unwrap();
+        assert_eq!(id.as_str().unwrap().len(), 16, "16 hex digits: {id}");
+        match ids.get(i + 1) {
+            Some(next) => assert_eq!(object.remove("cause").as_ref(), Some(next), "chained"),
+            None => assert_eq!(object.get("cause"), None),
+        }
+    }
+    exceptions
+}
+
+/// `builder()`'s layer and guard for service `service` outside Lambda, sending to `daemon`.
+pub fn pipeline_to<S>(daemon: &Daemon, service: &str) -> (xray_bridge::XrayLayer<S>, xray_bridge::XrayGuard)
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span> + Send + Sync,
+{
+    xray_bridge::builder()
+        .with_service_name(service)
+        .with_lambda_mode(false)
+        .with_exporter(xray_bridge::XrayExporter::builder().with_daemon_address(daemon.address().to_string()))
+        .build_layer()
+        .unwrap()
+}
