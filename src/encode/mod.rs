@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 
 mod json;
+#[cfg(test)]
+mod property;
 
 use crate::segment::{AttributeValue, Segment, MAX_DATAGRAM_BYTES};
 
