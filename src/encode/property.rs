@@ -1,7 +1,10 @@
 //! Property tests of the encoder on arbitrary documents: what it writes is the daemon header
 //! followed by exactly the bytes serde_json writes for the document (as reduced, when it had to
 //! be), within the limit; documents nested with [`embed::nest`] are the bytes serde_json writes
-//! for the whole tree; and every document parses back to its own `serde_json::to_value`.
+//! for the whole tree; and every document parses back to its own `serde_json::to_value`. The
+//! encoder calls serde_json itself: what these pin down is the rest, the one buffer cut back to
+//! the header for every document, the reductions and the limit, the nesting, and what the crate
+//! writes for values JSON cannot hold (non-finite floats become `null`).
 //!
 //! The wire model borrows its text (`&'a str`, `&'a [T]`), so generated strings and slices are
 //! leaked to live as long as the test: 256 small cases, a few megabytes at most.
