@@ -1,5 +1,6 @@
 //! Segment → datagram bytes: the daemon header, a newline, one compact JSON document, never more
-//! than [`MAX_DATAGRAM_BYTES`].
+//! than [`MAX_DATAGRAM_BYTES`]. serde_json writes the document into one buffer that the encoder
+//! reuses for every datagram, behind the header it keeps there.
 //!
 //! A document that does not fit is reduced, in this order, until it fits: metadata is dropped;
 //! stack frames are cut (each exception's `truncated` counts what was left out); exceptions past
@@ -11,7 +12,8 @@
 
 use std::borrow::Cow;
 
-mod json;
+#[cfg(test)]
+mod property;
 
 use crate::segment::{AttributeValue, Segment, MAX_DATAGRAM_BYTES};
 
@@ -104,7 +106,7 @@ impl Encoder {
     /// Writes header + document; true when the result is within the limit and valid.
     fn write(&mut self, segment: &Segment<'_>) -> bool {
         self.buffer.truncate(DAEMON_HEADER.len());
-        json::write(&mut self.buffer, segment).is_ok() && self.buffer.len() <= self.limit
+        serde_json::to_writer(&mut self.buffer, segment).is_ok() && self.buffer.len() <= self.limit
     }
 }
 
