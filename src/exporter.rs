@@ -15,9 +15,10 @@ use crate::emitter::{DaemonAddress, Emitter};
 use crate::error::BuildError;
 use crate::id::now_epoch_seconds;
 use crate::outbox::{Outbox, Pacing};
+use crate::redact::QueryStrings;
 use crate::segment::{DocumentType, Segment};
 use crate::stats::{self, Counters, ExportStats, Loss, StatsHandle, Trouble};
-use crate::translate::{translate, Rejected, ResourceInfo, TranslateConfig};
+use crate::translate::{translate, Privacy, Rejected, ResourceInfo, TranslateConfig};
 
 /// Sends spans to the X-Ray daemon as segment documents, one UDP datagram per document.
 ///
@@ -64,6 +65,8 @@ pub struct XrayExporterBuilder {
     no_dots_in_annotation_keys: bool,
     segment_name: Option<String>,
     subsegments_only: bool,
+    query_strings: QueryStrings,
+    omit_sql_statements: bool,
 }
 
 impl XrayExporterBuilder {
@@ -121,6 +124,24 @@ impl XrayExporterBuilder {
     /// segments are named by the reference's rules (the service name for servers).
     pub fn with_segment_name(mut self, name: impl Into<String>) -> Self {
         self.segment_name = Some(name.into());
+        self
+    }
+
+    /// What happens to URL query strings, in every URL and every text that quotes one (error
+    /// messages included): by default the values of sensitive parameters (`token`, `api_key`,
+    /// `Signature`, `X-Amz-Credential`, ...) become `REDACTED`. Credentials in URLs and
+    /// connection strings are removed whatever this says.
+    pub fn with_query_strings(mut self, queries: QueryStrings) -> Self {
+        self.query_strings = queries;
+        self
+    }
+
+    /// Whether SQL statements (`db.statement`, `db.query.text`) are written: `sql`'s
+    /// `sanitized_query` and, for databases without a `sql` block, metadata. On by default, as
+    /// in AWS's collector; statements are written verbatim, so turn this off when they may
+    /// carry literal values you must not send.
+    pub fn with_sql_statements(mut self, write: bool) -> Self {
+        self.omit_sql_statements = !write;
         self
     }
 
@@ -183,6 +204,10 @@ impl XrayExporterBuilder {
                 .or(env.aws_xray_tracing_name.as_deref()),
         );
         config.subsegments_only = self.subsegments_only;
+        config.privacy = Privacy {
+            query_strings: self.query_strings,
+            omit_statements: self.omit_sql_statements,
+        };
         Ok(XrayExporter {
             config,
             resource: ResourceInfo::new(&Resource::builder_empty().build(), &self.aws_log_groups),

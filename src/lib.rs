@@ -117,6 +117,7 @@ pub use header::{Sampled, TraceHeader};
 pub use id::XrayIdGenerator;
 pub use processor::{XraySpanProcessor, XraySpanProcessorBuilder};
 pub use propagator::{XrayPropagator, TRACE_HEADER};
+pub use redact::QueryStrings;
 pub use sampling::XrayParentBasedSampler;
 #[cfg(feature = "layer")]
 pub use setup::{builder, tracing_layer, XrayBuilder, XrayGuard, XrayLayer};

@@ -76,7 +76,9 @@ fn a_dropped_guard_does_not_stop_the_pipeline() {
 fn a_disabled_pipeline_installs_nothing() {
     let xray = xray_bridge::builder().with_enabled(false).install().unwrap();
     assert!(!xray.is_enabled());
-    assert!(!tracing::dispatcher::has_been_set(), "no global subscriber");
+    // (`has_been_set` would also count the scoped subscribers of other tests.)
+    let global_is_none = tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>());
+    assert!(global_is_none, "no global subscriber");
     assert_eq!(xray.stats(), xray_bridge::ExportStats::default());
     xray.flush().unwrap();
 }

@@ -296,13 +296,7 @@ fn aws() -> BoxedStrategy<Aws<'static>> {
 }
 
 fn sql() -> BoxedStrategy<Sql<'static>> {
-    (
-        of(borrowed()),
-        of(cow()),
-        of(cow()),
-        of(borrowed()),
-        of(borrowed()),
-    )
+    (of(cow()), of(cow()), of(cow()), of(borrowed()), of(borrowed()))
         .prop_map(
             |(url, connection_string, sanitized_query, database_type, user)| Sql {
                 url,

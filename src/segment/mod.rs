@@ -100,7 +100,7 @@ pub(crate) struct Link<'a> {
 pub(crate) struct Sql<'a> {
     /// The reference writes the span name here.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<&'a str>,
+    pub url: Option<Cow<'a, str>>,
     /// Connection string plus `/` + database name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connection_string: Option<Cow<'a, str>>,

@@ -9,8 +9,10 @@ mod attributes;
 mod aws;
 mod cause;
 mod http;
+mod limits;
 mod metadata;
 mod naming;
+mod privacy;
 mod resource;
 mod sql;
 mod stack;
@@ -25,6 +27,7 @@ use opentelemetry_sdk::trace::SpanData;
 use crate::id::{is_placeholder_parent, random_span_id, segment_id, trace_id_epoch, xray_trace_id};
 use crate::segment::{AsciiId, DocumentType, Link, Namespace, Pairs, Segment};
 use attributes::{classify, Attributes, KeySet, Known};
+pub(crate) use privacy::Privacy;
 pub(crate) use resource::ResourceInfo;
 
 /// How spans are translated: the reference exporter's settings.
@@ -45,6 +48,8 @@ pub(crate) struct TranslateConfig {
     /// Inside AWS Lambda: every span with a parent is a subsegment, whatever its kind (Lambda
     /// itself records the function's segment).
     pub(crate) subsegments_only: bool,
+    /// What is redacted or left out of every text.
+    pub(crate) privacy: Privacy,
 }
 
 impl TranslateConfig {
@@ -67,6 +72,7 @@ impl TranslateConfig {
             indexed_known,
             segment_name: None,
             subsegments_only: false,
+            privacy: Privacy::default(),
         }
     }
 
@@ -107,12 +113,12 @@ pub(crate) fn translate<'a>(
 ) -> Result<(), Rejected> {
     let first = out.len();
     translate_span(span, resource, config, now_epoch_seconds, out)?;
-    if let Some(name) = &config.segment_name {
-        for document in &mut out[first..] {
-            if document.document_type == DocumentType::Segment {
-                document.name = Cow::Borrowed(name);
-            }
+    for document in &mut out[first..] {
+        if let (Some(name), DocumentType::Segment) = (&config.segment_name, document.document_type) {
+            document.name = Cow::Borrowed(name);
         }
+        privacy::apply(document, config.privacy);
+        limits::apply(document);
     }
     Ok(())
 }

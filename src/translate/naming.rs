@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use opentelemetry::trace::SpanKind;
 
 use super::attributes::{Attributes, Known};
+use crate::redact::without_credentials;
 use crate::segment::{Namespace, MAX_NAME_BYTES};
 
 /// The name of a document and whether it came from the legacy `aws.service` attribute.
@@ -85,7 +86,8 @@ fn database_name<'a>(attrs: &Attributes<'a>) -> Option<Cow<'a, str>> {
     let db_name = attrs.str(Known::DbName)?;
     let host = attrs
         .str(Known::DbConnectionString)
-        .and_then(|conn| url_host(conn.strip_prefix("jdbc:").unwrap_or(conn)));
+        .map(|conn| without_credentials(conn.strip_prefix("jdbc:").unwrap_or(conn)))
+        .and_then(|conn| url_host(&conn).map(str::to_owned));
     Some(match host {
         Some(host) => Cow::Owned(format!("{db_name}@{host}")),
         None => Cow::Borrowed(db_name),

@@ -37,12 +37,17 @@ pub(super) fn sql_block<'a>(attrs: &Attributes<'a>, span_name: &'a str) -> Optio
         .filter(|c| !c.is_empty())
         .unwrap_or("localhost");
     let database = attrs.str(Known::DbName).unwrap_or("");
+    // A key-value connection string (`Server=h;Database=d`) names its database itself; the
+    // reference's `/` + `db.name` would only make it unreadable.
+    let key_value = connection.contains('=') && !connection.contains("://");
+    let connection = without_credentials(connection);
     Some(Sql {
-        url: Some(span_name).filter(|n| !n.is_empty()),
-        connection_string: Some(Cow::Owned(format!(
-            "{}/{database}",
-            without_credentials(connection)
-        ))),
+        url: Some(span_name).filter(|n| !n.is_empty()).map(Cow::Borrowed),
+        connection_string: Some(if key_value {
+            connection
+        } else {
+            Cow::Owned(format!("{connection}/{database}"))
+        }),
         sanitized_query: attrs
             .str(Known::DbStatement)
             .filter(|s| !s.is_empty())
