@@ -269,3 +269,20 @@ fn annotations_stay_within_x_rays_limits_and_the_rest_is_metadata() {
     let metadata = document["metadata"]["default"].as_object().unwrap();
     assert_eq!(annotations.len() + metadata.len(), 62, "nothing lost: {document}");
 }
+
+#[test]
+fn a_name_keeps_letters_of_unicode_category_l_only() {
+    // U+24B6 (a circled letter, a symbol) and U+0345 (a combining mark) are alphabetic in
+    // Rust's sense but not letters in X-Ray's.
+    let span = client(
+        "call",
+        vec![KeyValue::new(
+            "peer.service",
+            "\u{24B6}d\u{f6}main\u{345} \u{65e5}\u{672c}",
+        )],
+    );
+    assert_eq!(
+        documents(XrayExporter::builder(), vec![span])[0]["name"],
+        "d\u{f6}main \u{65e5}\u{672c}"
+    );
+}

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::SpanKind;
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use super::attributes::{Attributes, Known};
 use crate::redact::without_credentials;
@@ -106,14 +107,17 @@ fn url_host(url: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Keeps the characters X-Ray accepts in a name (letters, ASCII digits, space and
-/// `_ . : / % & # = + - @`) and cuts the result to 200 bytes at a character boundary.
+/// Keeps the characters X-Ray accepts in a name (letters of Unicode category L, ASCII digits,
+/// space and `_ . : / % & # = + - @`) and cuts the result to 200 bytes at a character boundary.
 /// An empty result becomes `span`.
 ///
 /// The reference cuts at byte 200 even inside a character; this crate never splits one.
-/// "Letter" is Rust's `char::is_alphabetic`, a superset of Unicode category L.
 pub(super) fn sanitize(span_name: &str) -> Cow<'_, str> {
-    let allowed = |c: char| c == ' ' || c.is_ascii_digit() || c.is_alphabetic() || "_.:/%&#=+-@".contains(c);
+    let letter = |c: char| {
+        c.is_ascii_alphabetic()
+            || (!c.is_ascii() && c.general_category_group() == GeneralCategoryGroup::Letter)
+    };
+    let allowed = |c: char| c == ' ' || c.is_ascii_digit() || letter(c) || "_.:/%&#=+-@".contains(c);
     let mut name = if span_name.chars().all(allowed) {
         Cow::Borrowed(span_name)
     } else {
