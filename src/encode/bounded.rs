@@ -176,3 +176,60 @@ fn ten_thousand_exceptions_keep_no_more_than_could_fit() {
     );
     assert_eq!(json["cause"]["exceptions"].as_array().unwrap().len(), 16);
 }
+
+/// The datagram's document without what legitimately differs between a span reduced from its
+/// whole document and from what translation kept: the original size.
+fn sent(encoder: &mut Encoder, document: &mut crate::segment::Segment<'_>) -> serde_json::Value {
+    let (datagram, how) = encoder.encode(document).unwrap();
+    assert_eq!(how, Encoded::Reduced);
+    let mut json: serde_json::Value = serde_json::from_slice(&datagram[DAEMON_HEADER.len()..]).unwrap();
+    let marker = json["metadata"]["xray_bridge"].as_object_mut().unwrap();
+    marker.remove("original_bytes");
+    marker.remove("original_bytes_at_least");
+    json
+}
+
+/// For spans on both sides of each bound, the document sent is the one the encoder makes of the
+/// whole document, every frame materialised (built here by hand, with the same exception ids).
+#[test]
+fn what_translation_leaves_out_changes_nothing_that_is_sent() {
+    for (events, frames_each) in [
+        (1, 5_000),
+        (3, 700),
+        (40, 60),
+        (128, 2_000),
+        (300, 7),
+        (3_000, 3),
+        (2, 1_999),
+    ] {
+        let span = span(events, frames_each);
+        let (resource, config) = (java(), TranslateConfig::new(Vec::new(), false, false, false));
+        let mut documents = Vec::new();
+        translate(&span, &resource, &config, 0, &mut documents).unwrap();
+        let mut bounded = documents.remove(0);
+        let mut whole = bounded.clone();
+        let cause = whole.cause.as_mut().unwrap();
+        cause.left_out = Default::default();
+        let template = cause.exceptions[0].clone();
+        cause.exceptions.resize(events, template);
+        for (index, exception) in cause.exceptions.iter_mut().enumerate() {
+            exception.message = Some(Cow::Owned(format!("deep {index}")));
+            exception.truncated = None;
+            exception.stack = Some(
+                (0..frames_each)
+                    .map(|line| StackFrame {
+                        path: Cow::Borrowed("Recursion.java"),
+                        line: line as i64,
+                        label: Cow::Borrowed("com.example.Recursion.descend"),
+                    })
+                    .collect(),
+            );
+        }
+        let expected = sent(&mut Encoder::default(), &mut whole);
+        assert_eq!(
+            sent(&mut Encoder::default(), &mut bounded),
+            expected,
+            "{events} x {frames_each}"
+        );
+    }
+}
