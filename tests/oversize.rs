@@ -153,3 +153,102 @@ fn a_name_longer_than_a_datagram_is_cut() {
     assert!(document["name"].as_str().unwrap().len() <= 200);
     assert_eq!(exporter.stats().spans_dropped_too_large, 0);
 }
+
+#[test]
+fn a_huge_user_agent_is_shortened_not_dropped() {
+    let agent = format!("Mozilla/5.0 {}", "é".repeat(150_000));
+    let attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.full", "https://example.com/orders?id=7"),
+        KeyValue::new("user_agent.original", agent.clone()),
+        KeyValue::new("http.response.status_code", 200),
+    ];
+    let (document, _) = export_reduced(span("big", attributes, vec![]), &[]);
+    // The longest prefix of at most 4,093 bytes ending at a character boundary, then `…`.
+    let kept = format!("Mozilla/5.0 {}", "é".repeat((4_093 - 12) / 2));
+    assert_eq!(
+        document["http"],
+        serde_json::json!({
+            "request": {
+                "method": "GET",
+                "url": "https://example.com/orders?id=7",
+                "user_agent": format!("{kept}…"),
+            },
+            "response": { "status": 200, "content_length": 0 },
+        })
+    );
+    assert_eq!(
+        document["http"]["request"]["user_agent"].as_str().unwrap().len(),
+        4_095
+    );
+    assert_eq!(
+        document["annotations"],
+        serde_json::json!({ "xray_bridge_reduced": true })
+    );
+    assert_eq!(
+        document["metadata"]["xray_bridge"]["reduced"],
+        serde_json::json!(["strings"])
+    );
+    assert_eq!(
+        document["metadata"]["xray_bridge"]["original_bytes"]
+            .as_u64()
+            .unwrap() as usize,
+        // The whole document held the agent, two bytes a character.
+        document.to_string().len() + agent.len() - 4_095 + 30 - marker_bytes(&document),
+    );
+}
+
+/// Bytes the reduction marker adds to a document (the annotation and the metadata namespace).
+fn marker_bytes(document: &Json) -> usize {
+    let mut unmarked = document.clone();
+    unmarked["annotations"]
+        .as_object_mut()
+        .unwrap()
+        .remove("xray_bridge_reduced");
+    unmarked.as_object_mut().unwrap().remove("metadata");
+    if unmarked["annotations"].as_object().unwrap().is_empty() {
+        unmarked.as_object_mut().unwrap().remove("annotations");
+    }
+    document.to_string().len() - unmarked.to_string().len()
+}
+
+#[test]
+fn a_huge_statement_keeps_the_sql_block_and_the_stack() {
+    let statement = format!("SELECT * FROM orders WHERE id IN ({})", "1,".repeat(200_000));
+    let mut trace = String::from("java.sql.SQLException: too long\n");
+    for i in 0..100 {
+        trace.push_str(&format!("\tat com.example.Dao.query(Dao.java:{i})\n"));
+    }
+    let event = Event::new(
+        "exception",
+        std::time::SystemTime::now(),
+        vec![
+            KeyValue::new("exception.type", "java.sql.SQLException"),
+            KeyValue::new("exception.message", "too long"),
+            KeyValue::new("exception.stacktrace", trace),
+        ],
+        0,
+    );
+    let attributes = vec![
+        KeyValue::new("db.system", "postgresql"),
+        KeyValue::new("db.statement", statement),
+    ];
+    let mut span = span("big", attributes, vec![event]);
+    span.span_kind = SpanKind::Client;
+    let (document, _) = export_reduced(span, &[]);
+    let query = document["sql"]["sanitized_query"].as_str().unwrap();
+    assert!(query.starts_with("SELECT * FROM orders WHERE id IN (1,1,"));
+    assert!(query.ends_with('…') && query.len() <= 4_096, "{}", query.len());
+    assert_eq!(document["sql"]["database_type"], "postgresql");
+    assert_eq!(
+        document["cause"]["exceptions"][0]["stack"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert_eq!(
+        document["metadata"]["xray_bridge"]["reduced"],
+        serde_json::json!(["strings"])
+    );
+}

@@ -14,9 +14,10 @@ use std::borrow::Cow;
 use proptest::collection::vec;
 use proptest::option::of;
 use proptest::prelude::*;
+use serde::Serialize;
 use serde_json::{Number, Value};
 
-use super::{Encoded, Encoder, DAEMON_HEADER};
+use super::{has_longer_string, Counter, Encoded, Encoder, Shorten, DAEMON_HEADER, ELLIPSIS};
 use crate::embed;
 use crate::segment::{
     AsciiId, AttributeValue, Aws, Cause, CloudWatchLogs, DocumentType, Ec2, Ecs, Eks, ElasticBeanstalk,
@@ -221,7 +222,10 @@ fn cause() -> BoxedStrategy<Cause<'static>> {
             },
         );
     vec(exception, 0..3)
-        .prop_map(|exceptions| Cause { exceptions })
+        .prop_map(|exceptions| Cause {
+            exceptions,
+            ..Cause::default()
+        })
         .boxed()
 }
 
@@ -423,8 +427,48 @@ fn tree_value(tree: &Tree) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// The shortening the `strings` steps stand for, on the string itself: the longest prefix of at
+/// most `max - 3` bytes ending at a character boundary, then `…`.
+fn shorten(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let keep = max.saturating_sub(ELLIPSIS.len());
+    let cut = (0..=keep).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    Cow::Owned(format!("{}{ELLIPSIS}", &text[..cut]))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The formatter writes each string (keys too) as serde_json writes [`shorten`] of it.
+    #[test]
+    fn shortening_is_shorten(texts in vec(vec(character(), 0..40).prop_map(String::from_iter), 1..4), max in 3usize..48) {
+        let entry = |key: String, value: String| Value::Object(std::iter::once((key, Value::String(value))).collect());
+        let value: Value = texts.iter().map(|t| entry(t.clone(), t.clone())).collect();
+        let mut written = Vec::new();
+        value.serialize(&mut serde_json::Serializer::with_formatter(&mut written, Shorten::new(max)))?;
+        let expected: Value = texts
+            .iter()
+            .map(|t| entry(shorten(t, max).into_owned(), shorten(t, max).into_owned()))
+            .collect();
+        prop_assert_eq!(String::from_utf8(written).unwrap(), serde_json::to_string(&expected)?);
+    }
+
+    /// The check that decides whether a `strings` step changes anything.
+    #[test]
+    fn a_longer_string_is_found(segment in segment(), max in 0usize..40) {
+        let whole: Value = serde_json::to_value(&segment)?;
+        fn longest(value: &Value) -> usize {
+            match value {
+                Value::String(s) => s.len(),
+                Value::Array(items) => items.iter().map(longest).max().unwrap_or(0),
+                Value::Object(fields) => fields.iter().map(|(k, v)| k.len().max(longest(v))).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        prop_assert_eq!(has_longer_string(&segment, max, &mut Counter(0)), longest(&whole) > max);
+    }
 
     #[test]
     fn encoder_writes_the_header_then_serde_json_bytes(mut segment in segment(), limit in limit()) {
@@ -434,13 +478,16 @@ proptest! {
             Ok((datagram, how)) => {
                 prop_assert!(datagram.len() <= limit);
                 prop_assert_eq!(&datagram[..DAEMON_HEADER.len()], DAEMON_HEADER);
-                let json = &datagram[DAEMON_HEADER.len()..];
-                // `segment` is the document as sent: reduced in place when it had to be.
-                let sent = serde_json::to_vec(&segment)?;
-                prop_assert_eq!(json, sent.as_slice());
-                prop_assert_eq!(how == Encoded::Whole, json == whole.as_slice());
-                let parsed: Value = serde_json::from_slice(json)?;
-                prop_assert_eq!(parsed, serde_json::to_value(&segment)?);
+                let json = datagram[DAEMON_HEADER.len()..].to_vec();
+                // `segment` is the document as sent: reduced in place when it had to be (its long
+                // strings written shortened, which `shortening_is_shorten` pins down).
+                let sent = encoder.as_sent(&segment);
+                prop_assert_eq!(&json, &sent);
+                prop_assert_eq!(how == Encoded::Whole, json == whole);
+                let parsed: Value = serde_json::from_slice(&json)?;
+                if encoder.strings.is_none() {
+                    prop_assert_eq!(parsed, serde_json::to_value(&segment)?);
+                }
             }
             Err(_) => prop_assert!(DAEMON_HEADER.len() + whole.len() > limit),
         }

@@ -16,7 +16,12 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 pub(crate) use aws::{Aws, CloudWatchLogs, Ec2, Ecs, Eks, ElasticBeanstalk, XraySdk};
-pub(crate) use cause::{Cause, Exception, StackFrame};
+pub(crate) use cause::{
+    Cause, Exception, LeftOut, StackFrame, EXCEPTIONS_THAT_CANNOT_FIT, FRAMES_THAT_CANNOT_FIT,
+    STACK_FRAME_LIMITS,
+};
+#[cfg(test)]
+pub(crate) use cause::{MIN_EXCEPTION_BYTES, MIN_FRAME_BYTES};
 pub(crate) use http::{Http, HttpRequest, HttpResponse};
 pub(crate) use value::{AttributeValue, Pairs};
 

@@ -1,9 +1,8 @@
 //! Ways to make a document smaller, used by the encoder when a document would not fit in one
-//! datagram. Each returns whether it changed anything.
+//! datagram. Each returns whether it changed anything. Long strings are shortened by the encoder
+//! as it writes them (every string of the document, whatever its type), not here.
 
-use std::borrow::Cow;
-
-use super::{AttributeValue, Segment};
+use super::Segment;
 
 impl Segment<'_> {
     /// Drops all metadata.
@@ -15,15 +14,7 @@ impl Segment<'_> {
 
     /// Keeps at most `max` stack frames per exception, counting the rest in `truncated`.
     pub(crate) fn limit_stack_frames(&mut self, max: usize) -> bool {
-        let mut changed = false;
-        for exception in self.cause.iter_mut().flat_map(|c| c.exceptions.iter_mut()) {
-            if let Some(stack) = exception.stack.as_mut().filter(|s| s.len() > max) {
-                *exception.truncated.get_or_insert(0) += stack.len() - max;
-                stack.truncate(max);
-                changed = true;
-            }
-        }
-        changed
+        self.cause.as_mut().is_some_and(|c| c.limit_stack_frames(max))
     }
 
     /// Keeps the first `max` exceptions; a kept exception whose cause was dropped loses the link.
@@ -39,44 +30,6 @@ impl Segment<'_> {
             }
         }
         true
-    }
-
-    /// Cuts every free-text string (name, URL, messages, frames, annotation values, SQL) to at
-    /// most `max` bytes, at a character boundary, ending it with `…`.
-    pub(crate) fn shorten_strings(&mut self, max: usize) -> bool {
-        let mut changed = shorten(&mut self.name, max);
-        if let Some(http) = &mut self.http {
-            if let Some(url) = &mut http.request.url {
-                changed |= shorten(url, max);
-            }
-        }
-        for exception in self.cause.iter_mut().flat_map(|c| c.exceptions.iter_mut()) {
-            for text in [&mut exception.message, &mut exception.exception_type]
-                .into_iter()
-                .flatten()
-            {
-                changed |= shorten(text, max);
-            }
-            for frame in exception.stack.iter_mut().flatten() {
-                changed |= shorten(&mut frame.path, max);
-                changed |= shorten(&mut frame.label, max);
-            }
-        }
-        for (key, value) in &mut self.annotations.0 {
-            changed |= shorten(key, max);
-            if let AttributeValue::Str(text) = value {
-                changed |= shorten(text, max);
-            }
-        }
-        if let Some(sql) = &mut self.sql {
-            for text in [&mut sql.sanitized_query, &mut sql.connection_string]
-                .into_iter()
-                .flatten()
-            {
-                changed |= shorten(text, max);
-            }
-        }
-        changed
     }
 
     /// Drops the `http`, `aws`, `sql`, `service` and `user` details.
@@ -97,19 +50,4 @@ impl Segment<'_> {
         self.links.clear();
         had
     }
-}
-
-const ELLIPSIS: &str = "…";
-
-fn shorten(text: &mut Cow<'_, str>, max: usize) -> bool {
-    if text.len() <= max {
-        return false;
-    }
-    let keep = max.saturating_sub(ELLIPSIS.len());
-    let cut = (0..=keep).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-    let mut short = String::with_capacity(cut + ELLIPSIS.len());
-    short.push_str(&text[..cut]);
-    short.push_str(ELLIPSIS);
-    *text = Cow::Owned(short);
-    true
 }

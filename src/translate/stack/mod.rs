@@ -52,14 +52,79 @@ pub(crate) struct ParsedException<'a> {
     /// Frames; None when no frame was found for this exception (the reference then leaves
     /// `stack` absent).
     pub stack: Option<Vec<StackFrame<'a>>>,
+    /// Frames found but not kept, past [`Budget::per_exception`] or [`Budget::frames`].
+    pub truncated: usize,
+}
+
+/// What one parse may materialise. Frames past a limit are counted in `truncated` (the stack is
+/// then present, maybe empty), exceptions past the limit are left out with their frames; the
+/// text is read to its end either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Budget {
+    /// Frames kept per exception.
+    pub per_exception: usize,
+    /// Frames kept in all; the first frame past it (within `per_exception`) sets `frames_exceeded`.
+    pub frames: usize,
+    /// Exceptions kept in all, the first entry included.
+    pub exceptions: usize,
+    /// A frame was counted rather than kept because `frames` ran out.
+    pub frames_exceeded: bool,
+    /// Exceptions left out because `exceptions` ran out.
+    pub exceptions_left_out: usize,
+}
+
+impl Budget {
+    /// No limit.
+    pub(crate) const UNLIMITED: Budget = Budget {
+        per_exception: usize::MAX,
+        frames: usize::MAX,
+        exceptions: usize::MAX,
+        frames_exceeded: false,
+        exceptions_left_out: 0,
+    };
+}
+
+/// The exceptions of one parse and what it may still materialise.
+struct Parsed<'a> {
+    exceptions: Vec<ParsedException<'a>>,
+    budget: Budget,
+    /// An exception was left out: its frames (and anything after it) are not attributed.
+    discarding: bool,
+}
+
+impl<'a> Parsed<'a> {
+    /// Starts a chained cause, unless the exception budget has run out.
+    fn push(&mut self, exception: ParsedException<'a>) {
+        if self.discarding || self.exceptions.len() >= self.budget.exceptions {
+            self.budget.exceptions_left_out += 1;
+            self.discarding = true;
+        } else {
+            self.exceptions.push(exception);
+        }
+    }
 }
 
 /// Parses `text`. Always returns at least one entry: entry 0 carries the frames of the event's own
 /// exception; each later entry is a chained cause of the entry before it (Java "Caused by:", Python
 /// "During handling of the above exception, another exception occurred:"), in the order the
 /// reference produces them.
+#[cfg(test)]
 pub(crate) fn parse(language: StackLanguage, text: &str) -> Vec<ParsedException<'_>> {
-    let mut out = vec![exception("", Cow::Borrowed(""))];
+    let mut budget = Budget::UNLIMITED;
+    parse_bounded(language, text, &mut budget)
+}
+
+/// [`parse`] materialising no more than `budget` allows, and recording in it what ran out.
+pub(crate) fn parse_bounded<'a>(
+    language: StackLanguage,
+    text: &'a str,
+    budget: &mut Budget,
+) -> Vec<ParsedException<'a>> {
+    let mut out = Parsed {
+        exceptions: vec![exception("", Cow::Borrowed(""))],
+        budget: *budget,
+        discarding: false,
+    };
     match language {
         StackLanguage::Java => java(text, &mut out),
         StackLanguage::Python => python(text, &mut out),
@@ -68,7 +133,8 @@ pub(crate) fn parse(language: StackLanguage, text: &str) -> Vec<ParsedException<
         StackLanguage::Go => go(text, &mut out),
         StackLanguage::Rust => rust(text, &mut out),
     }
-    out
+    *budget = out.budget;
+    out.exceptions
 }
 
 /// An exception with no frames yet.
@@ -77,6 +143,7 @@ fn exception<'a>(exception_type: impl Into<Cow<'a, str>>, message: Cow<'a, str>)
         exception_type: exception_type.into(),
         message,
         stack: None,
+        truncated: 0,
     }
 }
 
@@ -89,10 +156,24 @@ fn frame<'a>(path: impl Into<Cow<'a, str>>, line: i64, label: &'a str) -> StackF
     }
 }
 
-/// Appends `frame` to the newest exception, creating its stack on the first frame.
-fn push_frame<'a>(out: &mut [ParsedException<'a>], frame: StackFrame<'a>) {
-    if let Some(last) = out.last_mut() {
-        last.stack.get_or_insert_with(Vec::new).push(frame);
+/// Appends `frame` to the newest exception, creating its stack on the first frame; past the
+/// budget, counts it instead.
+fn push_frame<'a>(out: &mut Parsed<'a>, frame: StackFrame<'a>) {
+    if out.discarding {
+        return;
+    }
+    let Some(last) = out.exceptions.last_mut() else {
+        return;
+    };
+    let stack = last.stack.get_or_insert_with(Vec::new);
+    if stack.len() >= out.budget.per_exception {
+        last.truncated += 1;
+    } else if out.budget.frames == 0 {
+        out.budget.frames_exceeded = true;
+        last.truncated += 1;
+    } else {
+        out.budget.frames -= 1;
+        stack.push(frame);
     }
 }
 
@@ -170,7 +251,7 @@ fn colon_split(s: &str) -> Option<(&str, Cow<'_, str>)> {
 
 /// Java and PHP: skip the header; `\tat label(path:line)` frames; `Caused by: type: message`
 /// starts a chained cause whose message runs on (joined with no separator) to the next frame.
-fn java<'a>(text: &'a str, out: &mut Vec<ParsedException<'a>>) {
+fn java<'a>(text: &'a str, out: &mut Parsed<'a>) {
     let mut lines = reader_lines(text).skip(1).peekable();
     while let Some(line) = lines.next() {
         if let Some(frame) = java_frame(line) {
@@ -204,7 +285,7 @@ const PYTHON_DURING: &str = "During handling of the above exception, another exc
 
 /// Python: lines read bottom-up from the second-to-last (frames come out innermost first); each
 /// `During handling ...` line starts a chained cause whose `type: message` sits above it.
-fn python<'a>(text: &'a str, out: &mut Vec<ParsedException<'a>>) {
+fn python<'a>(text: &'a str, out: &mut Parsed<'a>) {
     // As in the reference, split on `\n` only: a `\r` stays in the line.
     let lines: Vec<&'a str> = text.split('\n').collect();
     let Some(mut index) = lines.len().checked_sub(2) else {
@@ -269,7 +350,7 @@ fn python_frame(line: &str) -> Option<StackFrame<'_>> {
 
 /// JavaScript (V8): skip the header; `    at label (location)` or `    at location` frames, the
 /// location being `path:line:column`. No chaining.
-fn javascript<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
+fn javascript<'a>(text: &'a str, out: &mut Parsed<'a>) {
     for line in reader_lines(text).skip(1) {
         let Some(rest) = line.strip_prefix("    at ") else {
             continue;
@@ -295,7 +376,7 @@ fn javascript<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
 
 /// .NET: skip the header; trimmed `at label in path:line N` frames, or `at label(...)` without a
 /// location. Inner-exception markers are ignored, so inner frames merge into one exception.
-fn dotnet<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
+fn dotnet<'a>(text: &'a str, out: &mut Parsed<'a>) {
     for line in reader_lines(text).skip(1) {
         let line = line.trim();
         if !line.starts_with("at ") {
@@ -321,7 +402,7 @@ fn dotnet<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
 
 /// Go: skip the header; then a call line (the label, arguments included) and a location line,
 /// repeated. `goroutine N [running]:` headers are skipped; `created by X` lines are labels too.
-fn go<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
+fn go<'a>(text: &'a str, out: &mut Parsed<'a>) {
     let mut lines = reader_lines(text).skip(1);
     let Some(mut line) = lines.next() else { return };
     let (mut path, mut number) = ("", 0);
@@ -378,7 +459,7 @@ fn go_location(line: &str) -> Option<(&str, i64)> {
 
 /// Rust `std::backtrace::Backtrace` Display text (not in the reference): each `N: label` line is
 /// a frame, located by an immediately following `at path:line:column` line. No chaining.
-fn rust<'a>(text: &'a str, out: &mut [ParsedException<'a>]) {
+fn rust<'a>(text: &'a str, out: &mut Parsed<'a>) {
     let mut pending: Option<&'a str> = None;
     let mut in_causes = false;
     for line in text.lines().map(str::trim) {
