@@ -97,8 +97,9 @@ pub(crate) fn text(text: &str, queries: QueryStrings) -> Cow<'_, str> {
     if text.starts_with('/') && text.contains('?') {
         out = Cow::Owned(query(&out, queries).into_owned());
     }
-    if contains_secret_key(&out) {
-        out = Cow::Owned(secret_pairs_emptied(&out));
+    let values = secret_values(&out);
+    if !values.is_empty() {
+        out = Cow::Owned(secret_pairs_emptied(&out, &values));
     }
     match out {
         Cow::Owned(owned) if owned == text => Cow::Borrowed(text),
@@ -207,41 +208,62 @@ fn urls_in(text: &str, queries: QueryStrings) -> String {
     out
 }
 
-/// Whether `text` holds `password=`, `pwd=` or `passwd=` (any case, blanks before `=`).
-fn contains_secret_key(text: &str) -> bool {
-    secret_pair_at(text, 0).is_some()
-}
-
-/// The next secret pair at or after byte `from`: (where its value starts, where it ends).
-fn secret_pair_at(text: &str, from: usize) -> Option<(usize, usize)> {
-    let lower = text.to_ascii_lowercase();
-    let mut search = from;
-    while let Some(eq) = lower[search..].find('=').map(|i| search + i) {
-        let key_end = lower[..eq].trim_end().len();
-        let key_start = lower[..key_end]
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| c == ';' || c == '&' || c == '?' || c.is_whitespace())
-            .map_or(0, |(i, c)| i + c.len_utf8());
-        if SECRET_KEYS.contains(&&lower[key_start..key_end]) {
-            let value_start = eq + 1;
-            let value_end = lower[value_start..]
-                .find(';')
-                .map_or(lower.len(), |i| value_start + i);
-            if text[value_start..value_end].trim() != REDACTED {
-                return Some((value_start, value_end));
+/// The secret pairs of `text` (`password=`, `pwd=` or `passwd=`, any case, blanks allowed
+/// before `=`), each as where its value starts and ends (at the next `;`), in one pass.
+fn secret_values(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    // The word being read, and the last complete word (for `Pwd = x`).
+    let (mut word_start, mut last_word) = (0, (0, 0));
+    let mut i = 0;
+    while i < bytes.len() {
+        let (c, width) = match bytes[i] {
+            b if b.is_ascii() => (char::from(b), 1),
+            _ => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                (c, c.len_utf8())
             }
+        };
+        if c == '=' {
+            let key = if word_start < i {
+                (word_start, i)
+            } else {
+                last_word
+            };
+            let is_secret = SECRET_KEYS
+                .iter()
+                .any(|k| k.eq_ignore_ascii_case(&text[key.0..key.1]));
+            if is_secret {
+                let value_end = text[i + 1..].find(';').map_or(text.len(), |j| i + 1 + j);
+                if text[i + 1..value_end].trim() != REDACTED {
+                    found.push((i + 1, value_end));
+                }
+                i = value_end;
+                word_start = i;
+                last_word = (i, i);
+                continue;
+            }
+            word_start = i + 1;
+            last_word = (i + 1, i + 1);
+        } else if matches!(c, ';' | '&' | '?') || c.is_whitespace() {
+            if word_start < i {
+                last_word = (word_start, i);
+            }
+            if !c.is_whitespace() {
+                last_word = (i + width, i + width);
+            }
+            word_start = i + width;
         }
-        search = eq + 1;
+        i += width;
     }
-    None
+    found
 }
 
 /// `text` with the value of every secret pair replaced by [`REDACTED`].
-fn secret_pairs_emptied(text: &str) -> String {
+fn secret_pairs_emptied(text: &str, values: &[(usize, usize)]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut done = 0;
-    while let Some((start, end)) = secret_pair_at(text, done) {
+    for &(start, end) in values {
         out.push_str(&text[done..start]);
         out.push_str(REDACTED);
         done = end;
@@ -327,7 +349,23 @@ mod tests {
             text("😀://x\u{2028}password=p", DEFAULT),
             "😀://x\u{2028}password=REDACTED"
         );
+        assert_eq!(text("a=1 pwd=x", DEFAULT), "a=1 pwd=REDACTED");
         assert!(matches!(text("nothing to see", DEFAULT), Cow::Borrowed(_)));
         assert!(matches!(text("https://h/p?id=1", DEFAULT), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_long_text_is_redacted_in_linear_time() {
+        // One pass: a megabyte of `a=` pairs would take minutes if each `=` scanned backwards.
+        let long = "a=".repeat(500_000);
+        let started = std::time::Instant::now();
+        assert!(matches!(text(&long, DEFAULT), Cow::Borrowed(_)));
+        let planted = format!("{long};password=x");
+        assert!(text(&planted, DEFAULT).ends_with(";password=REDACTED"));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

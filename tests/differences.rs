@@ -220,3 +220,23 @@ fn credentials_never_reach_a_document() {
     assert_eq!(document["http"]["request"]["url"], "https://api.example.com/pay");
     assert!(!document.to_string().contains("hunter2") && !document.to_string().contains("secret"));
 }
+
+#[test]
+fn a_null_metadata_namespace_stays_a_string_in_default() {
+    let document = export(
+        "java",
+        span(
+            "job",
+            SpanKind::Internal,
+            vec![
+                KeyValue::new("aws.xray.metadata.custom", "null"),
+                KeyValue::new("aws.xray.metadata.orders", "{\"count\": 2}"),
+            ],
+            vec![],
+        ),
+    );
+    assert_eq!(
+        document["metadata"],
+        json!({"default": {"aws.xray.metadata.custom": "null"}, "orders": {"count": 2}})
+    );
+}

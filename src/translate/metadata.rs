@@ -75,7 +75,9 @@ fn insert_namespace<'a>(metadata: &mut Metadata<'a>, key: &'a str, namespace: &'
                     .insert(Cow::Owned(member), AttributeValue::Json(value));
             }
         }
-        Ok(value @ (serde_json::Value::Object(_) | serde_json::Value::Null)) => {
+        // X-Ray documents each namespace as an object: JSON `null` (which the reference writes
+        // as a `null` namespace) is kept as the string it was, like any other non-object.
+        Ok(value @ serde_json::Value::Object(_)) => {
             if !namespace.eq_ignore_ascii_case("default") {
                 match metadata.namespaces.iter_mut().find(|(name, _)| name == namespace) {
                     Some(entry) => entry.1 = value,
