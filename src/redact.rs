@@ -97,7 +97,11 @@ pub(crate) fn text(text: &str, queries: QueryStrings) -> Cow<'_, str> {
     if text.starts_with('/') && text.contains('?') {
         out = Cow::Owned(query(&out, queries).into_owned());
     }
-    let values = secret_values(&out);
+    let values = if out.as_bytes().contains(&b'=') {
+        secret_values(&out)
+    } else {
+        Vec::new()
+    };
     if !values.is_empty() {
         out = Cow::Owned(secret_pairs_emptied(&out, &values));
     }
@@ -114,7 +118,10 @@ pub(crate) fn text(text: &str, queries: QueryStrings) -> Cow<'_, str> {
 /// a password holding an unencoded `/`, `?` or `#` still shows: the authority then has a `:`
 /// followed by something that is not a port number, and an `@` comes later.
 fn userinfo_end(rest: &str) -> Option<usize> {
-    let token_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let token_end = rest
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(rest.len());
     let rest = &rest[..token_end];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     if let Some(at) = rest[..authority_end].rfind('@') {
@@ -183,7 +190,7 @@ fn redact_parameters(query: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `text` with every `scheme://...` in it (up to a blank, a quote, a bracket or `>`) treated by
+/// `text` with every `scheme://...` in it (up to a blank, a quote, a parenthesis, a brace or `>`) treated by
 /// [`url`].
 fn urls_in(text: &str, queries: QueryStrings) -> String {
     let mut out = String::with_capacity(text.len());
@@ -197,7 +204,7 @@ fn urls_in(text: &str, queries: QueryStrings) -> String {
             .find(|&(_, c)| !(c.is_ascii_alphanumeric() || "+-.".contains(c)))
             .map_or(0, |(i, c)| i + c.len_utf8());
         let end = text[marker..]
-            .find(|c: char| c.is_whitespace() || "\"'`<>()[]{}".contains(c))
+            .find(|c: char| c.is_whitespace() || "\"'`<>(){}".contains(c))
             .map_or(text.len(), |i| marker + i);
         out.push_str(&text[done..start]);
         out.push_str(&url(&text[start..end], queries));
@@ -319,6 +326,14 @@ mod tests {
             "https://h/p?id=7&token=REDACTED&Signature=REDACTED#frag"
         );
         assert_eq!(url("/p?API_KEY=abc", DEFAULT), "/p?API_KEY=REDACTED");
+        assert_eq!(
+            url("http://[::1]:8080/p?token=abc", DEFAULT),
+            "http://[::1]:8080/p?token=REDACTED"
+        );
+        assert_eq!(
+            text("see http://[::1]:8080/p?token=abc", DEFAULT),
+            "see http://[::1]:8080/p?token=REDACTED"
+        );
         assert_eq!(url("https://h/p?id=7", DEFAULT), "https://h/p?id=7");
         assert_eq!(
             url("https://h/p?token=abc#x", QueryStrings::Omit),

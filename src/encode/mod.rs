@@ -270,6 +270,12 @@ struct Capped<'b> {
 }
 
 impl io::Write for Capped<'_> {
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write(data).map(|_| ())
+    }
+
+    #[inline]
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.total += data.len();
         if !self.over && self.buffer.len() + data.len() <= self.limit {

@@ -25,8 +25,23 @@ pub(crate) const MAX_ANNOTATIONS: usize = 49;
 pub(super) fn apply<'a>(segment: &mut Segment<'a>) {
     segment.name = match std::mem::take(&mut segment.name) {
         Cow::Borrowed(name) => sanitize(name),
-        Cow::Owned(name) => Cow::Owned(sanitize(&name).into_owned()),
+        Cow::Owned(name) => match sanitize(&name) {
+            Cow::Borrowed(kept) if kept.len() == name.len() => Cow::Owned(name),
+            changed => Cow::Owned(changed.into_owned()),
+        },
     };
+    let within = |(key, value): &(Cow<'_, str>, AttributeValue<'_>)| {
+        !key.is_empty()
+            && key.len() <= MAX_ANNOTATION_KEY_CHARS
+            && match value {
+                AttributeValue::Str(text) => text.len() <= MAX_ANNOTATION_VALUE_CHARS,
+                AttributeValue::Float(f) => f.is_finite(),
+                _ => true,
+            }
+    };
+    if segment.annotations.0.len() <= MAX_ANNOTATIONS && segment.annotations.0.iter().all(within) {
+        return;
+    }
     let annotations = std::mem::take(&mut segment.annotations.0);
     for (mut key, mut value) in annotations {
         if key.is_empty() {

@@ -67,10 +67,10 @@ pub(super) fn apply(segment: &mut Segment<'_>, privacy: Privacy) {
     };
     clean(&mut segment.name);
     if let Some(url) = segment.http.as_mut().and_then(|h| h.request.url.as_mut()) {
+        // One URL from end to end (an IPv6 host, brackets in the path), absolute or a path.
         if let Cow::Owned(redacted) = redact::url(url, queries) {
             *url = Cow::Owned(redacted);
         }
-        clean(url);
     }
     for exception in segment.cause.iter_mut().flat_map(|c| c.exceptions.iter_mut()) {
         for text in [&mut exception.message, &mut exception.exception_type]
