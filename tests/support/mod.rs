@@ -2,6 +2,9 @@
 //! golden-vector JSON format.
 #![allow(dead_code)] // each test file uses part of this module
 
+pub mod fuzz_export;
+pub mod xray_rules;
+
 use std::borrow::Cow;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
