@@ -537,14 +537,20 @@ pub fn build_input(data: &[u8], daemon: SocketAddr) -> Result<Input> {
 
     let count = g.u.int_in_range(1..=4)?;
     let shared_trace = g.trace_id(now)?;
-    let ids: Vec<SpanId> = (0..count)
-        .map(|_| {
-            Ok(match g.u.int_in_range(0..=15)? {
-                0 => SpanId::INVALID,
-                _ => SpanId::from(u64::arbitrary(g.u)?),
-            })
-        })
-        .collect::<Result<_>>()?;
+    // Span ids are unique (X-Ray requires ids unique in the trace; only the invalid id may
+    // repeat), so that a duplicate is the exporter's doing, not the input's.
+    let mut ids: Vec<SpanId> = Vec::with_capacity(count);
+    for i in 0..count {
+        let id = match g.u.int_in_range(0..=15)? {
+            0 => 0,
+            _ => u64::arbitrary(g.u)?,
+        };
+        let mut id = SpanId::from(id);
+        while id != SpanId::INVALID && ids.contains(&id) {
+            id = SpanId::from(u64::from_be_bytes(id.to_bytes()).wrapping_add(i as u64 + 1));
+        }
+        ids.push(id);
+    }
     let mut batch = Vec::with_capacity(count);
     for (i, id) in ids.iter().enumerate() {
         let trace = if g.ratio(3, 4)? {
