@@ -242,6 +242,9 @@ pub const STACKS: &[&str] = &[
 /// stays quick.
 const AMPLIFY_BUDGET: usize = 400_000;
 
+/// The receive buffer asked for.
+const RECEIVE_BUFFER_BYTES: usize = 4 << 20;
+
 /// How long to wait for the datagrams counted as sent.
 const RECEIVE_WAIT: Duration = Duration::from_secs(5);
 
@@ -653,6 +656,9 @@ const STOP: &[u8] = b"\0stop";
 impl Receiver {
     fn start() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").expect("bind loopback");
+        // Room for a whole batch (up to eight 64 kB datagrams, paced for a reader that keeps
+        // up) even while this thread waits for a core: the kernel caps it at net.core.rmem_max.
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVE_BUFFER_BYTES);
         let address = socket.local_addr().expect("local address");
         let (tx, datagrams) = mpsc::channel();
         let thread = std::thread::spawn(move || {
