@@ -253,10 +253,13 @@ fn check_document(document: &Value, level: Level, ids: &mut HashSet<String>, at:
 }
 
 /// Letters, numbers, whitespace and `_ . : / % & # = + \ - @`, by Unicode general category
-/// (`L*`, `N*`) and the White_Space property.
+/// (`L*`, `N*`) and the White_Space property. The `regex` crate's tables are Unicode 16 and the
+/// crate sanitises by newer ones (unicode-properties, Unicode 18): a code point unassigned in
+/// Unicode 16 (`Cn`, e.g. the CJK extension J letters of Unicode 17) is left to those newer
+/// tables rather than judged here.
 fn name_pattern() -> &'static regex::Regex {
     static PATTERN: OnceLock<regex::Regex> = OnceLock::new();
-    PATTERN.get_or_init(|| regex::Regex::new(r"^[\p{L}\p{N}\s_.:/%&#=+\\\-@]*$").expect("pattern"))
+    PATTERN.get_or_init(|| regex::Regex::new(r"^[\p{L}\p{N}\s\p{Cn}_.:/%&#=+\\\-@]*$").expect("pattern"))
 }
 
 /// The `name` rule: 1 to 200 characters from the allowed set.
