@@ -127,6 +127,11 @@ fn the_validator_accepts_a_valid_document_and_rejects_each_broken_rule() {
         ("/links/0/id", json!("z")),
         ("/subsegments/0/name", json!("a;b")),
         ("/subsegments/0/id", json!("53995c3f42cd8ad8")),
+        ("/subsegments/0/parent_id", json!("0123456789abcdef")),
+        (
+            "/subsegments/0/trace_id",
+            json!("1-6553f100-5c8e3a1f9bd5c2e4a7b60d14"),
+        ),
         ("/unknown", json!(1)),
     ];
     for (pointer, value) in broken {

@@ -246,7 +246,25 @@ fn check_document(document: &Value, level: Level, ids: &mut HashSet<String>, at:
             return fail("`subsegments` is an array".into());
         };
         for (i, sub) in list.iter().enumerate() {
-            check_document(sub, Level::Embedded, ids, &format!("{at}.subsegments[{i}]"))?;
+            let at = format!("{at}.subsegments[{i}]");
+            check_document(sub, Level::Embedded, ids, &at)?;
+            // An embedded subsegment belongs to the document around it: its parent_id, when
+            // written, is that document's id, and its trace_id, when written, the same trace.
+            if let Some(parent) = sub.get("parent_id") {
+                if Some(parent) != doc.get("id") {
+                    return Err(format!(
+                        "{at}: `parent_id` {parent} is not the enclosing id {:?}",
+                        doc.get("id")
+                    ));
+                }
+            }
+            if let (Some(inner), Some(outer)) = (sub.get("trace_id"), doc.get("trace_id")) {
+                if inner != outer {
+                    return Err(format!(
+                        "{at}: `trace_id` {inner} is not the enclosing trace {outer}"
+                    ));
+                }
+            }
         }
     }
     Ok(())
