@@ -125,7 +125,9 @@ async fn start_ours(
                 let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
                     .with(TraceMiddleware::default())
                     .build();
-                let response = client.get(format!("http://{python}/work")).send().await.unwrap();
+                // Secrets planted in the call: none may appear in our documents.
+                let url = format!("http://u:PLANTED-userinfo@{python}/work?token=PLANTED-token");
+                let response = client.get(url).send().await.unwrap();
                 response.text().await.unwrap()
             }),
         )
@@ -183,6 +185,16 @@ async fn node_calls_us_and_we_call_python_in_one_trace() {
     );
     assert!(header.contains(";Sampled=1"), "{header}");
     assert_eq!(documents.len(), 4, "{documents:?}");
+    for ours in [our_segment, our_call] {
+        assert!(
+            !ours.to_string().contains("PLANTED"),
+            "a planted secret in {ours}"
+        );
+    }
+    assert_eq!(
+        our_call["http"]["request"]["url"],
+        format!("http://{python_address}/work?token=REDACTED")
+    );
 }
 
 #[tokio::test]
