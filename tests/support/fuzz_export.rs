@@ -644,14 +644,19 @@ fn outside_window(trace_id: TraceId, now: u32) -> bool {
     !(-300..=28 * 24 * 3600).contains(&age)
 }
 
-/// A UDP socket on 127.0.0.1 whose datagrams a thread collects.
+/// A loopback socket drained by a thread of its own, made once per harness thread and kept for
+/// every input (a thread and a socket per input made the export target slow).
 struct Receiver {
     address: SocketAddr,
     datagrams: mpsc::Receiver<Vec<u8>>,
-    thread: std::thread::JoinHandle<()>,
+    /// Sends the marker that ends each input's datagrams.
+    barrier: UdpSocket,
+    sequence: std::cell::Cell<u64>,
 }
 
-const STOP: &[u8] = b"\0stop";
+thread_local! {
+    static RECEIVER: Receiver = Receiver::start();
+}
 
 impl Receiver {
     fn start() -> Self {
@@ -661,10 +666,10 @@ impl Receiver {
         let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVE_BUFFER_BYTES);
         let address = socket.local_addr().expect("local address");
         let (tx, datagrams) = mpsc::channel();
-        let thread = std::thread::spawn(move || {
+        std::thread::spawn(move || {
             let mut buffer = vec![0u8; 70_000];
             while let Ok(n) = socket.recv(&mut buffer) {
-                if &buffer[..n] == STOP || tx.send(buffer[..n].to_vec()).is_err() {
+                if tx.send(buffer[..n].to_vec()).is_err() {
                     return;
                 }
             }
@@ -672,13 +677,14 @@ impl Receiver {
         Receiver {
             address,
             datagrams,
-            thread,
+            barrier: UdpSocket::bind("127.0.0.1:0").expect("bind loopback"),
+            sequence: std::cell::Cell::new(0),
         }
     }
 
     /// `count` datagrams (fewer if they do not come within the wait), then any extra that came
-    /// before the receiver stopped.
-    fn collect(self, count: u64) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    /// before this input's end marker.
+    fn collect(&self, count: u64) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         let deadline = Instant::now() + RECEIVE_WAIT;
         let mut received = Vec::new();
         while (received.len() as u64) < count {
@@ -688,10 +694,18 @@ impl Receiver {
                 Err(_) => break,
             }
         }
-        let stopper = UdpSocket::bind("127.0.0.1:0").expect("bind loopback");
-        stopper.send_to(STOP, self.address).expect("stop the receiver");
-        self.thread.join().expect("receiver thread");
-        let extra = self.datagrams.try_iter().collect();
+        self.sequence.set(self.sequence.get() + 1);
+        let marker = format!("\0end {}", self.sequence.get()).into_bytes();
+        self.barrier
+            .send_to(&marker, self.address)
+            .expect("send the end marker");
+        let mut extra = Vec::new();
+        while let Ok(datagram) = self.datagrams.recv_timeout(RECEIVE_WAIT) {
+            if datagram == marker {
+                break;
+            }
+            extra.push(datagram);
+        }
         (received, extra)
     }
 }
@@ -699,9 +713,11 @@ impl Receiver {
 /// The export harness: builds the input from `data` (nothing when the bytes run out before a
 /// batch is complete), exports it and checks every datagram and the account of every span.
 pub fn export(data: &[u8]) {
-    let receiver = Receiver::start();
+    RECEIVER.with(|receiver| export_to(data, receiver));
+}
+
+fn export_to(data: &[u8], receiver: &Receiver) {
     let Ok(input) = build_input(data, receiver.address) else {
-        drop(receiver.collect(0));
         return;
     };
     let now = SystemTime::now()
