@@ -315,20 +315,26 @@ fn has_longer_string(segment: &Segment<'_>, max: usize, out: &mut Counter) -> bo
         max,
         length: 0,
         found: false,
+        in_key: false,
     };
     let _ = segment.serialize(&mut serde_json::Serializer::with_formatter(out, &mut finder));
     finder.found
 }
 
-/// A JSON formatter that fails at the first string longer than `max` bytes.
+/// A JSON formatter that fails at the first string value longer than `max` bytes (keys are
+/// never shortened, see [`Shorten`]).
 struct Longest {
     max: usize,
     length: usize,
     found: bool,
+    in_key: bool,
 }
 
 impl Longest {
     fn add(&mut self, bytes: usize) -> io::Result<()> {
+        if self.in_key {
+            return Ok(());
+        }
         self.length += bytes;
         if self.length > self.max {
             self.found = true;
@@ -339,6 +345,16 @@ impl Longest {
 }
 
 impl Formatter for &mut Longest {
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.in_key = true;
+        CompactFormatter.begin_object_key(writer, first)
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.in_key = false;
+        Ok(())
+    }
+
     fn begin_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.length = 0;
         writer.write_all(b"\"")
@@ -353,9 +369,12 @@ impl Formatter for &mut Longest {
     }
 }
 
-/// A JSON formatter that writes every string longer than `max` bytes as its longest prefix of
-/// at most `max - 3` bytes that ends at a character boundary, followed by [`ELLIPSIS`] (so at
-/// most `max` bytes before escaping). Strings of at most `max` bytes are written whole.
+/// A JSON formatter that writes every string value longer than `max` bytes as its longest
+/// prefix of at most `max - 3` bytes that ends at a character boundary, followed by
+/// [`ELLIPSIS`] (so at most `max` bytes before escaping). Strings of at most `max` bytes are
+/// written whole, and so are object keys: an annotation key must keep X-Ray's character set
+/// (no `…`), and every key is either bounded (annotation keys: 500 characters) or in a part an
+/// earlier or later step drops (metadata, link attributes).
 struct Shorten {
     max: usize,
     /// `max` less the ellipsis: what a shortened string keeps.
@@ -367,6 +386,8 @@ struct Shorten {
     held: Vec<u8>,
     /// The current string is longer than `max`.
     over: bool,
+    /// An object key is being written: it is written whole.
+    in_key: bool,
 }
 
 impl Shorten {
@@ -377,6 +398,7 @@ impl Shorten {
             used: 0,
             held: Vec::new(),
             over: false,
+            in_key: false,
         }
     }
 
@@ -393,6 +415,16 @@ impl Shorten {
 }
 
 impl Formatter for Shorten {
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
+        self.in_key = true;
+        CompactFormatter.begin_object_key(writer, first)
+    }
+
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
+        self.in_key = false;
+        Ok(())
+    }
+
     fn begin_string<W: ?Sized + io::Write>(&mut self, writer: &mut W) -> io::Result<()> {
         self.used = 0;
         self.held.clear();
@@ -414,6 +446,9 @@ impl Formatter for Shorten {
         writer: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
+        if self.in_key {
+            return writer.write_all(fragment.as_bytes());
+        }
         if self.over || fragment.is_empty() {
             return Ok(());
         }
@@ -440,6 +475,9 @@ impl Formatter for Shorten {
         writer: &mut W,
         escape: CharEscape,
     ) -> io::Result<()> {
+        if self.in_key {
+            return CompactFormatter.write_char_escape(writer, escape);
+        }
         if self.over {
             return Ok(());
         }
