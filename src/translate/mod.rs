@@ -137,7 +137,11 @@ fn translate_span<'a>(
         now_epoch_seconds,
     };
     let mut attrs = Attributes::scan(&span.attributes);
-    let own_id = span.span_context.span_id();
+    // X-Ray needs ids unique in the trace: a span without a valid id (never one from the SDK)
+    // gets a random one rather than `0000000000000000`, which two such spans would share.
+    let own_id = Some(span.span_context.span_id())
+        .filter(|id| *id != SpanId::INVALID)
+        .unwrap_or_else(random_span_id);
     let parent = parent_id(span);
     let local_root = attrs.str(Known::AwsSpanKind) == Some("LOCAL_ROOT");
     let serves = matches!(span.span_kind, SpanKind::Server | SpanKind::Consumer);
