@@ -10,8 +10,9 @@
 
 use std::borrow::Cow;
 
-use super::naming::sanitize;
-use crate::segment::{AttributeValue, Segment};
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+use crate::segment::{AttributeValue, Segment, MAX_NAME_BYTES};
 
 /// Longest annotation key X-Ray accepts, in characters.
 const MAX_ANNOTATION_KEY_CHARS: usize = 500;
@@ -60,6 +61,39 @@ pub(super) fn apply<'a>(segment: &mut Segment<'a>) {
     }
 }
 
+/// Keeps the characters X-Ray accepts in a name (letters of Unicode category L, ASCII digits,
+/// space and `_ . : / % & # = + - @`) and cuts the result to 200 bytes at a character boundary.
+/// An empty result becomes `span`.
+///
+/// The reference cuts at byte 200 even inside a character; this crate never splits one.
+pub(super) fn sanitize(span_name: &str) -> Cow<'_, str> {
+    let letter = |c: char| {
+        c.is_ascii_alphabetic()
+            || (!c.is_ascii() && c.general_category_group() == GeneralCategoryGroup::Letter)
+    };
+    let allowed = |c: char| c == ' ' || c.is_ascii_digit() || letter(c) || "_.:/%&#=+-@".contains(c);
+    let mut name = if span_name.chars().all(allowed) {
+        Cow::Borrowed(span_name)
+    } else {
+        Cow::Owned(span_name.chars().filter(|c| allowed(*c)).collect())
+    };
+    if name.len() > MAX_NAME_BYTES {
+        let cut = (0..=MAX_NAME_BYTES)
+            .rev()
+            .find(|i| name.is_char_boundary(*i))
+            .unwrap_or(0);
+        match &mut name {
+            Cow::Borrowed(s) => *s = &s[..cut],
+            Cow::Owned(s) => s.truncate(cut),
+        }
+    }
+    if name.is_empty() {
+        Cow::Borrowed("span")
+    } else {
+        name
+    }
+}
+
 /// Cuts `text` to its first `max` characters.
 fn cut_chars(text: &mut Cow<'_, str>, max: usize) {
     if let Some((end, _)) = text.char_indices().nth(max) {
@@ -67,5 +101,29 @@ fn cut_chars(text: &mut Cow<'_, str>, max: usize) {
             Cow::Borrowed(s) => *s = &s[..end],
             Cow::Owned(s) => s.truncate(end),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitizes_span_names_like_the_reference() {
+        assert_eq!(
+            sanitize("EP @ test_15.testing-dömain.org#GO"),
+            "EP @ test_15.testing-dömain.org#GO"
+        );
+        assert_eq!(sanitize("<>"), "span");
+        assert_eq!(sanitize("host,1433"), "host1433");
+        assert_eq!(sanitize("a\tb(c)"), "abc");
+    }
+
+    #[test]
+    fn cuts_long_names_at_a_character_boundary() {
+        let long = "é".repeat(150); // 300 bytes
+        let cut = sanitize(&long);
+        assert_eq!(cut.len(), 200);
+        assert!(cut.chars().all(|c| c == 'é'));
     }
 }

@@ -43,7 +43,7 @@ pub(crate) struct TranslateConfig {
     pub(crate) dots_in_annotation_keys: bool,
     /// The known keys among `indexed_attributes`: put back after the stages consumed them.
     indexed_known: KeySet,
-    /// Name of every segment, when set (`AWS_XRAY_TRACING_NAME`), already sanitised.
+    /// Name of every segment, when set (`AWS_XRAY_TRACING_NAME`); sanitised with every name.
     segment_name: Option<String>,
     /// Inside AWS Lambda: every span with a parent is a subsegment, whatever its kind (Lambda
     /// itself records the function's segment).
@@ -79,7 +79,7 @@ impl TranslateConfig {
     /// Names every segment `name` (the X-Ray SDKs' `AWS_XRAY_TRACING_NAME`), sanitised as X-Ray
     /// requires; subsegments keep their own names.
     pub(crate) fn set_segment_name(&mut self, name: Option<&str>) {
-        self.segment_name = name.map(|name| naming::sanitize(name).into_owned());
+        self.segment_name = name.map(str::to_owned);
     }
 }
 

@@ -3,11 +3,10 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::SpanKind;
-use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use super::attributes::{Attributes, Known};
 use crate::redact::without_credentials;
-use crate::segment::{Namespace, MAX_NAME_BYTES};
+use crate::segment::Namespace;
 
 /// The name of a document and whether it came from the legacy `aws.service` attribute.
 pub(super) struct Naming<'a> {
@@ -27,7 +26,7 @@ pub(super) fn trim_aws_sdk_prefix(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-/// The name, by the reference's precedence; only the span-name fallback is sanitised.
+/// The name, by the reference's precedence (`limits` then brings it within X-Ray's rules).
 pub(super) fn name<'a>(
     attrs: &Attributes<'a>,
     span_name: &'a str,
@@ -60,7 +59,8 @@ pub(super) fn name<'a>(
     fill(&mut name, || attrs.str(Known::HttpHost).map(Cow::Borrowed));
     fill(&mut name, || attrs.str(Known::NetPeerName).map(Cow::Borrowed));
     if name.is_empty() {
-        name = sanitize(span_name);
+        // Sanitised with every other name, in `limits`.
+        name = Cow::Borrowed(span_name);
     }
     Naming {
         name,
@@ -107,39 +107,6 @@ fn url_host(url: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
-/// Keeps the characters X-Ray accepts in a name (letters of Unicode category L, ASCII digits,
-/// space and `_ . : / % & # = + - @`) and cuts the result to 200 bytes at a character boundary.
-/// An empty result becomes `span`.
-///
-/// The reference cuts at byte 200 even inside a character; this crate never splits one.
-pub(super) fn sanitize(span_name: &str) -> Cow<'_, str> {
-    let letter = |c: char| {
-        c.is_ascii_alphabetic()
-            || (!c.is_ascii() && c.general_category_group() == GeneralCategoryGroup::Letter)
-    };
-    let allowed = |c: char| c == ' ' || c.is_ascii_digit() || letter(c) || "_.:/%&#=+-@".contains(c);
-    let mut name = if span_name.chars().all(allowed) {
-        Cow::Borrowed(span_name)
-    } else {
-        Cow::Owned(span_name.chars().filter(|c| allowed(*c)).collect())
-    };
-    if name.len() > MAX_NAME_BYTES {
-        let cut = (0..=MAX_NAME_BYTES)
-            .rev()
-            .find(|i| name.is_char_boundary(*i))
-            .unwrap_or(0);
-        match &mut name {
-            Cow::Borrowed(s) => *s = &s[..cut],
-            Cow::Owned(s) => s.truncate(cut),
-        }
-    }
-    if name.is_empty() {
-        Cow::Borrowed("span")
-    } else {
-        name
-    }
-}
-
 /// `aws` for AWS SDK calls, `remote` for other outgoing calls, else none.
 pub(super) fn namespace(
     attrs: &Attributes<'_>,
@@ -158,25 +125,6 @@ pub(super) fn namespace(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sanitizes_span_names_like_the_reference() {
-        assert_eq!(
-            sanitize("EP @ test_15.testing-dömain.org#GO"),
-            "EP @ test_15.testing-dömain.org#GO"
-        );
-        assert_eq!(sanitize("<>"), "span");
-        assert_eq!(sanitize("host,1433"), "host1433");
-        assert_eq!(sanitize("a\tb(c)"), "abc");
-    }
-
-    #[test]
-    fn cuts_long_names_at_a_character_boundary() {
-        let long = "é".repeat(150); // 300 bytes
-        let cut = sanitize(&long);
-        assert_eq!(cut.len(), 200);
-        assert!(cut.chars().all(|c| c == 'é'));
-    }
 
     #[test]
     fn finds_database_hosts() {
